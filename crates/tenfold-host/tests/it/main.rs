@@ -1,0 +1,4 @@
+//! Integration tests for `tenfold-host`, run against a fresh temporary directory each.
+
+mod clock;
+mod files;
