@@ -1,0 +1,317 @@
+//! The writer: appends, group commit, segment roll, durability and retention.
+
+use std::fmt;
+
+use crate::format::{RecordHeader, SEGMENT_HEADER_LEN, SegmentHeader, framed_len};
+use crate::recovery::{Recovery, SegmentInfo, Tail};
+use crate::storage::Io;
+use crate::{Config, Lsn};
+
+/// A write-ahead log being written.
+///
+/// [`Log::append`] assigns the next LSN and buffers the record. [`Log::poll_flush`] turns
+/// everything buffered into one [`Flush`]: the writes and syncs for the host to perform, in
+/// order. When they are done, [`Log::handle_flushed`] advances the durable LSN, and only then
+/// may the host acknowledge those records to anyone.
+#[derive(Debug)]
+pub struct Log {
+    config: Config,
+    seed: u64,
+    segments: Vec<SegmentInfo>,
+    tail: Option<Tail>,
+    next_lsn: Lsn,
+    last_timestamp: u64,
+    durable: Lsn,
+    flushed: Lsn,
+    arena: Vec<u8>,
+    pending: Vec<Pending>,
+    ops: Vec<Io>,
+    stopped: bool,
+}
+
+/// The work for one group commit: perform `ops` in order, then call
+/// [`Log::handle_flushed`] with `through`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "the records are not durable until the host performs the flush"]
+pub struct Flush {
+    /// The steps, in the order they must be done.
+    pub ops: Vec<Io>,
+    /// Every record up to this LSN is durable once the steps are done.
+    pub through: Lsn,
+}
+
+/// Why an append was refused. The log is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// The payload is longer than [`Config::max_record_len`].
+    TooLarge {
+        /// The payload's length.
+        len: usize,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// A flush failed, so what is on disk is unknown. Recover from storage to continue.
+    Stopped,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    timestamp: u64,
+    len: usize,
+}
+
+impl Log {
+    /// An empty log. `seed` is mixed into each segment's salt; draw it from the host's random
+    /// source at every start, so no two incarnations of a segment file share a salt.
+    pub fn new(config: Config, seed: u64) -> Self {
+        Self {
+            config,
+            seed,
+            segments: Vec::new(),
+            tail: None,
+            next_lsn: Lsn(1),
+            last_timestamp: 0,
+            durable: Lsn::ZERO,
+            flushed: Lsn::ZERO,
+            arena: Vec::new(),
+            pending: Vec::new(),
+            ops: Vec::new(),
+            stopped: false,
+        }
+    }
+
+    /// Continues a recovered log. The recovery's repairs come first in the next flush, before
+    /// any new record.
+    pub fn resume(config: Config, recovery: Recovery, seed: u64) -> Self {
+        let last = recovery.last_lsn();
+        let mut log = Self::new(config, seed);
+        log.next_lsn = Lsn(last.0 + 1);
+        log.durable = last;
+        log.flushed = last;
+        log.last_timestamp = recovery.last_timestamp;
+        log.tail = recovery.tail;
+        log.ops = recovery.repairs;
+        log.segments = recovery.segments;
+        log
+    }
+
+    /// Buffers a record and returns its LSN. The record is not durable until the flush that
+    /// carries it is done.
+    ///
+    /// Timestamps are the host's (for example microseconds since the Unix epoch) and are kept
+    /// in order: a timestamp below the last one is raised to it, so replay to a point in time
+    /// sees a monotonic log even if the host's clock stepped back.
+    ///
+    /// # Errors
+    ///
+    /// [`AppendError::TooLarge`] for a payload over the maximum, [`AppendError::Stopped`] after
+    /// a failed flush.
+    pub fn append(&mut self, timestamp: u64, payload: &[u8]) -> Result<Lsn, AppendError> {
+        if self.stopped {
+            return Err(AppendError::Stopped);
+        }
+        if payload.len() > self.config.max_record_len as usize {
+            let max = self.config.max_record_len;
+            return Err(AppendError::TooLarge {
+                len: payload.len(),
+                max,
+            });
+        }
+        self.last_timestamp = self.last_timestamp.max(timestamp);
+        self.arena.extend_from_slice(payload);
+        self.pending.push(Pending {
+            timestamp: self.last_timestamp,
+            len: payload.len(),
+        });
+        let lsn = self.next_lsn;
+        self.next_lsn = Lsn(lsn.0 + 1);
+        Ok(lsn)
+    }
+
+    /// Takes everything appended since the last flush as one group commit.
+    ///
+    /// Call it whenever the host is ready to write: after appends, or on a timer to bound
+    /// latency. It returns `None` when there is nothing to do, or after a failed flush.
+    /// Several flushes may be outstanding at once; acknowledge them in order.
+    pub fn poll_flush(&mut self) -> Option<Flush> {
+        if self.stopped || (self.pending.is_empty() && self.ops.is_empty()) {
+            return None;
+        }
+        let mut ops = std::mem::take(&mut self.ops);
+        let mut bytes = Vec::new();
+        let mut payload_start = 0;
+        let first_lsn = Lsn(self.next_lsn.0 - self.pending.len() as u64);
+        let pending = std::mem::take(&mut self.pending);
+        for (idx, record) in pending.iter().enumerate() {
+            let framed = framed_len(record.len) as u64;
+            if self.needs_roll(framed) {
+                self.flush_tail(&mut ops, &mut bytes);
+                self.roll(&mut ops, Lsn(first_lsn.0 + idx as u64));
+            }
+            // A roll always leaves a tail segment and its info behind.
+            let tail = self.tail.as_mut().expect("tail after roll");
+            tail.len += framed;
+            let next_rolls = pending.get(idx + 1).is_none_or(|next| {
+                tail.len + framed_len(next.len) as u64 > self.config.segment_size
+            });
+            let lsn = Lsn(first_lsn.0 + idx as u64);
+            let header = RecordHeader {
+                len: record.len as u32,
+                lsn,
+                timestamp: record.timestamp,
+                end_of_batch: next_rolls,
+                durable_at_write: self.durable,
+            };
+            let payload = &self.arena[payload_start..payload_start + record.len];
+            header.encode(tail.salt, payload, &mut bytes);
+            payload_start += record.len;
+            let info = self.segments.last_mut().expect("tail info after roll");
+            info.last_lsn = lsn;
+            info.n_records += 1;
+            info.last_timestamp = record.timestamp;
+        }
+        self.flush_tail(&mut ops, &mut bytes);
+        self.arena.clear();
+        self.flushed = Lsn(self.next_lsn.0 - 1);
+        Some(Flush {
+            ops,
+            through: self.flushed,
+        })
+    }
+
+    /// Reports that the flush through `through` is done: every write and sync succeeded.
+    /// The durable LSN advances to it.
+    pub fn handle_flushed(&mut self, through: Lsn) {
+        debug_assert!(
+            through <= self.flushed,
+            "acknowledged {through} beyond the last flush"
+        );
+        self.durable = self.durable.max(through.min(self.flushed));
+    }
+
+    /// Reports that a step of a flush failed. The log stops: after a failed sync nobody can
+    /// say which bytes reached the disk, so the only safe way on is to recover from storage.
+    pub fn handle_flush_failed(&mut self) {
+        self.stopped = true;
+    }
+
+    /// Queues removal of every segment whose records all come before `keep_from`, except the
+    /// segment being written. Use the LSN of the oldest checkpoint to keep. Returns how many
+    /// segments will be removed; the removals come in the next flush.
+    pub fn purge(&mut self, keep_from: Lsn) -> usize {
+        let tail = self.tail.map(|tail| tail.segment);
+        let n_before = self.segments.len();
+        let ops = &mut self.ops;
+        self.segments.retain(|info| {
+            let remove = info.last_lsn < keep_from && Some(info.segment) != tail;
+            if remove {
+                ops.push(Io::Remove {
+                    segment: info.segment,
+                });
+            }
+            !remove
+        });
+        n_before - self.segments.len()
+    }
+
+    /// The highest LSN known to be durable.
+    pub fn durable_lsn(&self) -> Lsn {
+        self.durable
+    }
+
+    /// The LSN the next append gets.
+    pub fn next_lsn(&self) -> Lsn {
+        self.next_lsn
+    }
+
+    /// Whether a failed flush has stopped the log.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The segments of the log, oldest first.
+    pub fn segments(&self) -> &[SegmentInfo] {
+        &self.segments
+    }
+
+    fn needs_roll(&self, framed: u64) -> bool {
+        match self.tail {
+            None => true,
+            Some(tail) => {
+                tail.len > SEGMENT_HEADER_LEN as u64 && tail.len + framed > self.config.segment_size
+            }
+        }
+    }
+
+    /// Hands the bytes encoded for the tail segment to the host, with a sync.
+    fn flush_tail(&self, ops: &mut Vec<Io>, bytes: &mut Vec<u8>) {
+        let Some(tail) = self.tail else { return };
+        if bytes.is_empty() {
+            return;
+        }
+        let offset = tail.len - bytes.len() as u64;
+        ops.push(Io::Write {
+            segment: tail.segment,
+            offset,
+            bytes: std::mem::take(bytes),
+        });
+        ops.push(Io::Sync {
+            segment: tail.segment,
+        });
+    }
+
+    /// Starts a new segment whose first record is `first_lsn`.
+    fn roll(&mut self, ops: &mut Vec<Io>, first_lsn: Lsn) {
+        let segment = self.tail.map_or(1, |tail| tail.segment + 1);
+        let salt = splitmix64(self.seed ^ segment.rotate_left(32));
+        let header = SegmentHeader {
+            segment,
+            first_lsn,
+            salt,
+        };
+        let preallocate = if self.config.preallocate {
+            self.config.segment_size
+        } else {
+            0
+        };
+        ops.push(Io::Create {
+            segment,
+            header: header.encode().to_vec(),
+            preallocate,
+        });
+        self.tail = Some(Tail {
+            segment,
+            salt,
+            len: SEGMENT_HEADER_LEN as u64,
+        });
+        self.segments.push(SegmentInfo {
+            segment,
+            first_lsn,
+            last_lsn: Lsn(first_lsn.0 - 1),
+            n_records: 0,
+            last_timestamp: self.last_timestamp,
+        });
+    }
+}
+
+/// A well-mixed 64-bit value from any 64-bit input.
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl fmt::Display for AppendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { len, max } => {
+                write!(f, "record of {len} bytes is over the maximum of {max}")
+            }
+            Self::Stopped => f.write_str("the log stopped after a failed flush; recover it"),
+        }
+    }
+}
+
+impl std::error::Error for AppendError {}
