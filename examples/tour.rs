@@ -17,7 +17,9 @@ use std::process::ExitCode;
 
 use tenfold_examples::data;
 use tenfold_examples::report::{Report, Section};
+use tenfold_host::wal::WalDir;
 use tenfold_host::{Clock, Dir, SystemClock};
+use tenfold_wal::{Io, Log, Lsn, RecoveryMode, Until};
 
 fn main() -> ExitCode {
     let mut report = Report::default();
@@ -32,6 +34,9 @@ fn main() -> ExitCode {
     };
     report.section("host", "CollegeMsg, 59,835 messages", |s| {
         host(s, &messages)
+    });
+    report.section("wal", "CollegeMsg as 16-byte records", |s| {
+        wal(s, &messages)
     });
 
     println!();
@@ -112,5 +117,123 @@ fn host(s: &mut Section, messages: &[data::Message]) {
     });
     s.check(n_syncs == 59_835usize.div_ceil(BATCH), || {
         format!("{n_syncs} syncs")
+    });
+}
+
+/// Journals every message through `tenfold-wal` into real segment files, tears the last
+/// group commit half way as a crash would, recovers, and replays to a point in time.
+fn wal(s: &mut Section, messages: &[data::Message]) {
+    const BATCH: usize = 1024;
+    let config = tenfold_wal::Config::default().segment_size(256 << 10);
+    let Some(scratch) = s.ok("temporary directory", tempfile::tempdir()) else {
+        return;
+    };
+    let Some(mut dir) = s.ok("open segments", WalDir::open(scratch.path())) else {
+        return;
+    };
+    let mut log = Log::new(config, 0x7e4f01d);
+    let record = |m: &data::Message| {
+        let mut bytes = [0; 16];
+        bytes[..4].copy_from_slice(&m.from.to_le_bytes());
+        bytes[4..8].copy_from_slice(&m.to.to_le_bytes());
+        bytes[8..].copy_from_slice(&m.unix_seconds.to_le_bytes());
+        bytes
+    };
+
+    // Every batch but the last is written and synced: those records are acknowledged.
+    let (acked, last_batch) = messages.split_at(messages.len() - messages.len() % BATCH);
+    for batch in acked.chunks(BATCH) {
+        for message in batch {
+            let appended = log.append(message.unix_seconds * 1_000_000, &record(message));
+            s.ok("append", appended);
+        }
+        let Some(flush) = log.poll_flush() else {
+            return;
+        };
+        if s.ok("flush", dir.perform(&flush.ops)).is_none() {
+            return;
+        }
+        log.handle_flushed(flush.through);
+    }
+    let durable = log.durable_lsn();
+
+    // The crash: the last group commit reaches the disk only half written, and unsynced.
+    for message in last_batch {
+        s.ok(
+            "append",
+            log.append(message.unix_seconds * 1_000_000, &record(message)),
+        );
+    }
+    let Some(flush) = log.poll_flush() else {
+        return;
+    };
+    for io in &flush.ops {
+        let torn = match io {
+            Io::Write {
+                segment,
+                offset,
+                bytes,
+            } => {
+                let half = bytes[..bytes.len() / 2].to_vec();
+                Io::Write {
+                    segment: *segment,
+                    offset: *offset,
+                    bytes: half,
+                }
+            }
+            Io::Sync { .. } => break,
+            io => io.clone(),
+        };
+        s.ok("torn write", dir.perform(&[torn]));
+    }
+    drop(log);
+
+    // Restart: recover, cut the torn tail, and check every acknowledged record is back.
+    let mode = RecoveryMode::TolerateTornTail;
+    let Some(recovery) = s.ok(
+        "recover",
+        tenfold_wal::recover(&dir, &config, mode, Some(durable)),
+    ) else {
+        return;
+    };
+    let torn = recovery.torn_tail();
+    let n_segments = recovery.segments().len();
+    let log = Log::resume(config, recovery, 0x7e4f01e);
+    let all = tenfold_wal::replay(&dir, &config, mode, Lsn::ZERO, Until::End);
+    let Some(all) = s.ok("replay", all) else {
+        return;
+    };
+    let intact = all.iter().zip(acked).all(|(r, m)| r.payload == record(m));
+
+    // Point in time: the log as it stood at the median message's second.
+    let cutoff = acked[acked.len() / 2].unix_seconds;
+    let until = Until::Timestamp(cutoff * 1_000_000);
+    let Some(upto) = s.ok(
+        "replay",
+        tenfold_wal::replay(&dir, &config, mode, Lsn::ZERO, until),
+    ) else {
+        return;
+    };
+    let n_upto = acked.iter().filter(|m| m.unix_seconds <= cutoff).count();
+
+    s.figure(format!(
+        "{} acknowledged in {n_segments} segments",
+        all.len()
+    ));
+    s.figure(format!("crash tore {} unacknowledged", last_batch.len()));
+    s.figure(format!("replayed to {}: {} records", cutoff, upto.len()));
+    s.check(all.len() == acked.len() && intact, || {
+        format!(
+            "{} records recovered, {} acknowledged",
+            all.len(),
+            acked.len()
+        )
+    });
+    s.check(torn.is_some(), || "the torn tail was not reported".into());
+    s.check(log.next_lsn() == Lsn::new(acked.len() as u64 + 1), || {
+        "resumes at the wrong lsn".into()
+    });
+    s.check(upto.len() == n_upto, || {
+        format!("{} records up to {cutoff}, expected {n_upto}", upto.len())
     });
 }

@@ -9,6 +9,8 @@
 //! - [`Dir`] and [`File`], file primitives with the durability rules a log or a store needs:
 //!   positional reads and writes, appends that either land whole or not at all, `fdatasync`,
 //!   an fsync of the directory after every create, rename and delete, and preallocation.
+//! - With the `wal` feature, [`wal::WalDir`]: `tenfold-wal` segments as files, performing the
+//!   log's [`Io`](tenfold_wal::Io) and serving its recovery reads.
 //!
 //! # Durability rules
 //!
@@ -54,6 +56,8 @@
 mod clock;
 mod error;
 mod fs;
+#[cfg(feature = "wal")]
+pub mod wal;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind, Op};

@@ -46,7 +46,13 @@ pub enum HeaderFault {
     Checksum,
     /// Reserved bytes that are not zero.
     Reserved,
+    /// A first LSN of zero, or beyond [`MAX_LSN`].
+    FirstLsn,
 }
+
+/// The highest LSN a log may reach; far beyond any real log, and far enough below `u64::MAX`
+/// that arithmetic on LSNs read from damaged files cannot overflow.
+pub const MAX_LSN: u64 = 1 << 62;
 
 impl SegmentHeader {
     pub(crate) fn encode(&self) -> [u8; SEGMENT_HEADER_LEN] {
@@ -81,9 +87,13 @@ impl SegmentHeader {
         if bytes[10..16].iter().chain(&bytes[40..44]).any(|&b| b != 0) {
             return Err(HeaderFault::Reserved);
         }
+        let first_lsn = read_u64(bytes, 24);
+        if first_lsn == 0 || first_lsn > MAX_LSN {
+            return Err(HeaderFault::FirstLsn);
+        }
         Ok(Self {
             segment: read_u64(bytes, 16),
-            first_lsn: Lsn(read_u64(bytes, 24)),
+            first_lsn: Lsn(first_lsn),
             salt: read_u64(bytes, 32),
         })
     }

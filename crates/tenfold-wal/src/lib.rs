@@ -104,7 +104,7 @@ mod storage;
 use std::fmt;
 
 pub use format::{
-    ALIGN, HeaderFault, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentHeader, framed_len,
+    ALIGN, HeaderFault, MAX_LSN, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentHeader, framed_len,
 };
 pub use log::{AppendError, Flush, Log};
 pub use recovery::{

@@ -1,0 +1,133 @@
+//! `tenfold-wal` segments as files in a directory.
+//!
+//! ```
+//! use tenfold_host::wal::WalDir;
+//! use tenfold_wal::{Config, Log, RecoveryMode, recover};
+//!
+//! # let scratch = tempfile::tempdir()?;
+//! let config = Config::default().segment_size(1 << 20);
+//! let mut dir = WalDir::open(scratch.path())?;
+//! let recovery = recover(&dir, &config, RecoveryMode::default(), None)?;
+//! let mut log = Log::resume(config, recovery, 42);
+//!
+//! log.append(1, b"order 17 confirmed")?;
+//! if let Some(flush) = log.poll_flush() {
+//!     match dir.perform(&flush.ops) {
+//!         Ok(()) => log.handle_flushed(flush.through),
+//!         // After a failed write or fsync the log stops; recover from the files to go on.
+//!         Err(_) => log.handle_flush_failed(),
+//!     }
+//! }
+//! assert_eq!(log.durable_lsn().get(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::path::PathBuf;
+
+use tenfold_wal::{Io, Storage, segment_file_name};
+
+use crate::{Dir, Error, File};
+
+/// A directory of segment files named by [`segment_file_name`], with the files being written
+/// kept open.
+#[derive(Debug)]
+pub struct WalDir {
+    dir: Dir,
+    open: BTreeMap<u64, File>,
+}
+
+impl WalDir {
+    /// Opens the directory at `path`, creating it if needed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Dir::open`].
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, Error> {
+        Ok(Self {
+            dir: Dir::open(path)?,
+            open: BTreeMap::new(),
+        })
+    }
+
+    /// Performs the steps of a flush (or a recovery's repairs) in order, stopping at the
+    /// first that fails.
+    ///
+    /// # Errors
+    ///
+    /// The first step's error. The log must then be told with `handle_flush_failed`: a sync
+    /// that failed once is never retried as if nothing happened.
+    pub fn perform(&mut self, ops: &[Io]) -> Result<(), Error> {
+        ops.iter().try_for_each(|io| self.perform_one(io))
+    }
+
+    /// The directory the segments are in.
+    pub fn dir(&self) -> &Dir {
+        &self.dir
+    }
+
+    fn perform_one(&mut self, io: &Io) -> Result<(), Error> {
+        match io {
+            Io::Create {
+                segment,
+                header,
+                preallocate,
+            } => {
+                let mut file = self.dir.create(&segment_file_name(*segment))?;
+                file.write_at(0, header)?;
+                if *preallocate > 0 {
+                    file.preallocate(*preallocate)?;
+                }
+                file.sync_all()?;
+                self.open.insert(*segment, file);
+            }
+            Io::Write {
+                segment,
+                offset,
+                bytes,
+            } => self.file(*segment)?.write_at(*offset, bytes)?,
+            Io::Sync { segment } => self.file(*segment)?.sync_data()?,
+            Io::Truncate { segment, len } => {
+                let file = self.file(*segment)?;
+                file.truncate(*len)?;
+                file.sync_all()?;
+            }
+            Io::Remove { segment } => {
+                self.open.remove(segment);
+                self.dir.remove(&segment_file_name(*segment))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, segment: u64) -> Result<&mut File, Error> {
+        match self.open.entry(segment) {
+            Entry::Occupied(entry) => Ok(entry.into_mut()),
+            Entry::Vacant(entry) => {
+                Ok(entry.insert(self.dir.open_file(&segment_file_name(segment))?))
+            }
+        }
+    }
+}
+
+impl Storage for WalDir {
+    type Error = Error;
+
+    fn segments(&self) -> Result<Vec<u64>, Error> {
+        let names = self.dir.list()?;
+        let segments = names.iter().filter_map(|name| {
+            let number = name.strip_suffix(".wal")?;
+            let segment = number.parse().ok()?;
+            (segment_file_name(segment) == *name).then_some(segment)
+        });
+        Ok(segments.collect())
+    }
+
+    fn read_segment(&self, segment: u64, buf: &mut Vec<u8>) -> Result<(), Error> {
+        let file = self.dir.open_file(&segment_file_name(segment))?;
+        buf.clear();
+        buf.resize(file.len() as usize, 0);
+        file.read_exact_at(0, buf)
+    }
+}
