@@ -24,9 +24,11 @@
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::fmt;
 use std::path::PathBuf;
 
-use tenfold_wal::{Io, Storage, segment_file_name};
+use parking_lot::{Condvar, Mutex};
+use tenfold_wal::{AppendError, Io, Log, Lsn, Storage, segment_file_name};
 
 use crate::{Dir, Error, File};
 
@@ -129,5 +131,113 @@ impl Storage for WalDir {
         buf.clear();
         buf.resize(file.len() as usize, 0);
         file.read_exact_at(0, buf)
+    }
+}
+
+/// A log shared by many threads, each of which waits until its record is durable: group
+/// commit. Whichever waiting thread finds no flush in progress performs the next one for
+/// everybody who appended before it, so one `fdatasync` covers many writers.
+///
+/// This is the one concurrent type in the WAL's host glue; the log itself stays a
+/// single-owner state machine behind the lock.
+#[derive(Debug)]
+pub struct SharedWal {
+    state: Mutex<SharedState>,
+    flushed: Condvar,
+    dir: Mutex<WalDir>,
+}
+
+#[derive(Debug)]
+struct SharedState {
+    log: Log,
+    flushing: bool,
+}
+
+/// Why a [`SharedWal::append`] did not make its record durable.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SharedWalError {
+    /// The log refused the record; nothing was written.
+    Append(AppendError),
+    /// The flush carrying the record failed. The log has stopped; recover from the files.
+    Io(Error),
+}
+
+impl SharedWal {
+    /// Shares `log`, writing its segments into `dir`.
+    pub fn new(log: Log, dir: WalDir) -> Self {
+        let state = SharedState {
+            log,
+            flushing: false,
+        };
+        Self {
+            state: Mutex::new(state),
+            flushed: Condvar::new(),
+            dir: Mutex::new(dir),
+        }
+    }
+
+    /// Appends a record and returns its LSN once it is durable.
+    ///
+    /// # Errors
+    ///
+    /// [`SharedWalError::Append`] if the log refuses the record (too large, or stopped after
+    /// an earlier failure), [`SharedWalError::Io`] if the flush carrying it failed.
+    pub fn append(&self, timestamp: u64, payload: &[u8]) -> Result<Lsn, SharedWalError> {
+        let mut state = self.state.lock();
+        let lsn = state
+            .log
+            .append(timestamp, payload)
+            .map_err(SharedWalError::Append)?;
+        loop {
+            if state.log.durable_lsn() >= lsn {
+                return Ok(lsn);
+            }
+            if state.log.is_stopped() {
+                return Err(SharedWalError::Append(AppendError::Stopped));
+            }
+            if state.flushing {
+                self.flushed.wait(&mut state);
+                continue;
+            }
+            // No flush is in flight, so our record is still pending: this one carries it.
+            let Some(flush) = state.log.poll_flush() else {
+                continue;
+            };
+            state.flushing = true;
+            drop(state);
+            let performed = self.dir.lock().perform(&flush.ops);
+            state = self.state.lock();
+            state.flushing = false;
+            match performed {
+                Ok(()) => state.log.handle_flushed(flush.through),
+                Err(_) => state.log.handle_flush_failed(),
+            }
+            self.flushed.notify_all();
+            performed.map_err(SharedWalError::Io)?;
+        }
+    }
+
+    /// The highest LSN known to be durable.
+    pub fn durable_lsn(&self) -> Lsn {
+        self.state.lock().log.durable_lsn()
+    }
+}
+
+impl fmt::Display for SharedWalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Append(error) => write!(f, "append refused: {error}"),
+            Self::Io(error) => write!(f, "flush failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for SharedWalError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Append(error) => Some(error),
+            Self::Io(error) => Some(error),
+        }
     }
 }

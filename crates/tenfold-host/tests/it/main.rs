@@ -2,3 +2,5 @@
 
 mod clock;
 mod files;
+#[cfg(feature = "wal")]
+mod wal;
