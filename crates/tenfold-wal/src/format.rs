@@ -128,24 +128,34 @@ pub(crate) enum RecordFault {
 impl RecordHeader {
     /// Appends the record (header, payload and padding) to `out`.
     pub(crate) fn encode(&self, salt: u64, payload: &[u8], out: &mut Vec<u8>) {
-        let start = out.len();
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&self.len.to_le_bytes());
-        out.extend_from_slice(&self.lsn.0.to_le_bytes());
-        out.extend_from_slice(&self.timestamp.to_le_bytes());
-        out.push(KIND_DATA);
-        out.push(if self.end_of_batch {
+        let mut header = [0; RECORD_HEADER_LEN];
+        header[4..8].copy_from_slice(&self.len.to_le_bytes());
+        header[8..16].copy_from_slice(&self.lsn.0.to_le_bytes());
+        header[16..24].copy_from_slice(&self.timestamp.to_le_bytes());
+        header[24] = KIND_DATA;
+        header[25] = if self.end_of_batch {
             FLAG_END_OF_BATCH
         } else {
             0
-        });
-        out.extend_from_slice(&[0; 2]);
+        };
         let lag = self.lsn.0.saturating_sub(self.durable_at_write.0);
-        out.extend_from_slice(&u32::try_from(lag).unwrap_or(u32::MAX).to_le_bytes());
+        header[28..32].copy_from_slice(&u32::try_from(lag).unwrap_or(u32::MAX).to_le_bytes());
+        let crc = record_crc(salt, &header[4..], payload);
+        header[..4].copy_from_slice(&crc.to_le_bytes());
+        let end = out.len() + framed_len(payload.len());
+        out.extend_from_slice(&header);
         out.extend_from_slice(payload);
-        let crc = record_crc(salt, &out[start + 4..start + RECORD_HEADER_LEN], payload);
-        out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
-        out.resize(start + framed_len(payload.len()), 0);
+        out.resize(end, 0);
+    }
+
+    /// Sets the end-of-batch flag on the encoded record at the start of `record`, and
+    /// checksums it again.
+    pub(crate) fn mark_end_of_batch(record: &mut [u8], salt: u64) {
+        record[25] |= FLAG_END_OF_BATCH;
+        let len = read_u32(record, 4) as usize;
+        let (header, rest) = record.split_at_mut(RECORD_HEADER_LEN);
+        let crc = record_crc(salt, &header[4..], &rest[..len]);
+        header[..4].copy_from_slice(&crc.to_le_bytes());
     }
 
     /// Decodes and verifies the record at the start of `bytes`, returning it with its payload.

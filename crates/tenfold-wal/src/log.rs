@@ -23,8 +23,11 @@ pub struct Log {
     last_timestamp: u64,
     durable: Lsn,
     flushed: Lsn,
-    arena: Vec<u8>,
-    pending: Vec<Pending>,
+    /// Records encoded for the tail segment and not yet handed to the host.
+    buf: Vec<u8>,
+    /// Where in `buf` the last of them starts, to mark it as the end of the batch.
+    last_record: Option<usize>,
+    /// Steps for the next flush that come before `buf`: repairs, removals, sealed segments.
     ops: Vec<Io>,
     stopped: bool,
 }
@@ -55,12 +58,6 @@ pub enum AppendError {
     Stopped,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    timestamp: u64,
-    len: usize,
-}
-
 impl Log {
     /// An empty log. `seed` is mixed into each segment's salt; draw it from the host's random
     /// source at every start, so no two incarnations of a segment file share a salt.
@@ -74,8 +71,8 @@ impl Log {
             last_timestamp: 0,
             durable: Lsn::ZERO,
             flushed: Lsn::ZERO,
-            arena: Vec::new(),
-            pending: Vec::new(),
+            buf: Vec::new(),
+            last_record: None,
             ops: Vec::new(),
             stopped: false,
         }
@@ -119,12 +116,29 @@ impl Log {
             });
         }
         self.last_timestamp = self.last_timestamp.max(timestamp);
-        self.arena.extend_from_slice(payload);
-        self.pending.push(Pending {
-            timestamp: self.last_timestamp,
-            len: payload.len(),
-        });
         let lsn = self.next_lsn;
+        let framed = framed_len(payload.len()) as u64;
+        if self.needs_roll(framed) {
+            self.seal_portion();
+            self.roll(lsn);
+        }
+        // A roll always leaves a tail segment and its info behind.
+        let (Some(tail), Some(info)) = (self.tail.as_mut(), self.segments.last_mut()) else {
+            unreachable!("no tail segment after a roll");
+        };
+        let header = RecordHeader {
+            len: payload.len() as u32,
+            lsn,
+            timestamp: self.last_timestamp,
+            end_of_batch: false,
+            durable_at_write: self.durable,
+        };
+        self.last_record = Some(self.buf.len());
+        header.encode(tail.salt, payload, &mut self.buf);
+        tail.len += framed;
+        info.last_lsn = lsn;
+        info.n_records += 1;
+        info.last_timestamp = self.last_timestamp;
         self.next_lsn = Lsn(lsn.0 + 1);
         Ok(lsn)
     }
@@ -135,47 +149,13 @@ impl Log {
     /// latency. It returns `None` when there is nothing to do, or after a failed flush.
     /// Several flushes may be outstanding at once; acknowledge them in order.
     pub fn poll_flush(&mut self) -> Option<Flush> {
-        if self.stopped || (self.pending.is_empty() && self.ops.is_empty()) {
+        if self.stopped || (self.buf.is_empty() && self.ops.is_empty()) {
             return None;
         }
-        let mut ops = std::mem::take(&mut self.ops);
-        let mut bytes = Vec::new();
-        let mut payload_start = 0;
-        let first_lsn = Lsn(self.next_lsn.0 - self.pending.len() as u64);
-        let pending = std::mem::take(&mut self.pending);
-        for (idx, record) in pending.iter().enumerate() {
-            let framed = framed_len(record.len) as u64;
-            if self.needs_roll(framed) {
-                self.flush_tail(&mut ops, &mut bytes);
-                self.roll(&mut ops, Lsn(first_lsn.0 + idx as u64));
-            }
-            // A roll always leaves a tail segment and its info behind.
-            let tail = self.tail.as_mut().expect("tail after roll");
-            tail.len += framed;
-            let next_rolls = pending.get(idx + 1).is_none_or(|next| {
-                tail.len + framed_len(next.len) as u64 > self.config.segment_size
-            });
-            let lsn = Lsn(first_lsn.0 + idx as u64);
-            let header = RecordHeader {
-                len: record.len as u32,
-                lsn,
-                timestamp: record.timestamp,
-                end_of_batch: next_rolls,
-                durable_at_write: self.durable,
-            };
-            let payload = &self.arena[payload_start..payload_start + record.len];
-            header.encode(tail.salt, payload, &mut bytes);
-            payload_start += record.len;
-            let info = self.segments.last_mut().expect("tail info after roll");
-            info.last_lsn = lsn;
-            info.n_records += 1;
-            info.last_timestamp = record.timestamp;
-        }
-        self.flush_tail(&mut ops, &mut bytes);
-        self.arena.clear();
+        self.seal_portion();
         self.flushed = Lsn(self.next_lsn.0 - 1);
         Some(Flush {
-            ops,
+            ops: std::mem::take(&mut self.ops),
             through: self.flushed,
         })
     }
@@ -244,25 +224,28 @@ impl Log {
         }
     }
 
-    /// Hands the bytes encoded for the tail segment to the host, with a sync.
-    fn flush_tail(&self, ops: &mut Vec<Io>, bytes: &mut Vec<u8>) {
-        let Some(tail) = self.tail else { return };
-        if bytes.is_empty() {
+    /// Ends the batch in the tail segment and queues its bytes for the host, with a sync.
+    fn seal_portion(&mut self) {
+        let (Some(tail), Some(last)) = (self.tail, self.last_record.take()) else {
             return;
-        }
+        };
+        RecordHeader::mark_end_of_batch(&mut self.buf[last..], tail.salt);
+        // The next batch is likely the size of this one: reserve for it up front.
+        let capacity = self.buf.len();
+        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(capacity));
         let offset = tail.len - bytes.len() as u64;
-        ops.push(Io::Write {
+        self.ops.push(Io::Write {
             segment: tail.segment,
             offset,
-            bytes: std::mem::take(bytes),
+            bytes,
         });
-        ops.push(Io::Sync {
+        self.ops.push(Io::Sync {
             segment: tail.segment,
         });
     }
 
     /// Starts a new segment whose first record is `first_lsn`.
-    fn roll(&mut self, ops: &mut Vec<Io>, first_lsn: Lsn) {
+    fn roll(&mut self, first_lsn: Lsn) {
         let segment = self.tail.map_or(1, |tail| tail.segment + 1);
         let salt = splitmix64(self.seed ^ segment.rotate_left(32));
         let header = SegmentHeader {
@@ -275,7 +258,7 @@ impl Log {
         } else {
             0
         };
-        ops.push(Io::Create {
+        self.ops.push(Io::Create {
             segment,
             header: header.encode().to_vec(),
             preallocate,
