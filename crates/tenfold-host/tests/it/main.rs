@@ -3,4 +3,6 @@
 mod clock;
 mod files;
 #[cfg(feature = "wal")]
+mod kill;
+#[cfg(feature = "wal")]
 mod wal;
