@@ -13,3 +13,8 @@
 
 pub mod data;
 pub mod report;
+
+/// The README's code, compiled by `cargo test` so that it cannot drift from the crates.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
