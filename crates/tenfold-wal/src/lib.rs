@@ -98,6 +98,7 @@ mod format;
 mod log;
 mod recovery;
 mod replay;
+pub mod replica;
 mod scan;
 mod storage;
 

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use crate::format::{RecordHeader, SEGMENT_HEADER_LEN, SegmentHeader, framed_len};
-use crate::recovery::{Recovery, SegmentInfo, Tail};
-use crate::storage::Io;
+use crate::recovery::{Recovery, RecoveryError, SegmentInfo, Tail};
+use crate::storage::{Io, Storage};
 use crate::{Config, Lsn};
 
 /// A write-ahead log being written.
@@ -193,6 +193,75 @@ impl Log {
             !remove
         });
         n_before - self.segments.len()
+    }
+
+    /// Removes every record after `keep`, for a replica whose unacknowledged suffix diverged
+    /// from its leader's. The cut comes first in the next flush; appends continue at `keep + 1`.
+    ///
+    /// Call it only when every earlier flush has been performed: the cut is found by reading
+    /// the segment back from `storage`.
+    ///
+    /// # Errors
+    ///
+    /// The [`RecoveryError`] of reading the segment, if it cannot be read or no longer holds
+    /// the record after `keep`. The log is unchanged then.
+    pub fn truncate_after<S: Storage>(
+        &mut self,
+        storage: &S,
+        keep: Lsn,
+    ) -> Result<(), RecoveryError> {
+        let cut = Lsn(keep.0 + 1);
+        if cut >= self.next_lsn {
+            return Ok(());
+        }
+        debug_assert!(
+            self.buf.is_empty() && self.ops.is_empty(),
+            "truncate with a flush pending"
+        );
+        let Some(idx) = self.segments.iter().position(|info| info.last_lsn >= cut) else {
+            return Ok(());
+        };
+        let segment = self.segments[idx].segment;
+        let mut bytes = Vec::new();
+        storage
+            .read_segment(segment, &mut bytes)
+            .map_err(|e| RecoveryError::storage(segment, e))?;
+        let header = SegmentHeader::decode(&bytes).map_err(|_| RecoveryError::changed(segment))?;
+        let scan = crate::scan::scan(&bytes, header, self.config.max_record_len, false);
+        let Some(record) = scan.records.iter().find(|record| record.lsn == cut) else {
+            return Err(RecoveryError::changed(segment));
+        };
+        self.ops.push(Io::Truncate {
+            segment,
+            len: record.offset as u64,
+        });
+        for removed in self.segments.drain(idx + 1..) {
+            self.ops.push(Io::Remove {
+                segment: removed.segment,
+            });
+        }
+        let info = &mut self.segments[idx];
+        info.n_records -= info.last_lsn.0 - keep.0;
+        info.last_lsn = keep;
+        self.tail = Some(Tail {
+            segment,
+            salt: header.salt,
+            len: record.offset as u64,
+        });
+        self.next_lsn = cut;
+        self.durable = self.durable.min(keep);
+        self.flushed = self.flushed.min(keep);
+        Ok(())
+    }
+
+    /// Whether appends or steps are waiting for the next [`Log::poll_flush`].
+    pub fn has_pending(&self) -> bool {
+        !self.buf.is_empty() || !self.ops.is_empty()
+    }
+
+    /// The configuration the log was made with.
+    pub fn config(&self) -> Config {
+        self.config
     }
 
     /// The highest LSN known to be durable.

@@ -357,7 +357,15 @@ impl RecoveryError {
         }
     }
 
-    fn storage(segment: u64, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    /// A segment no longer holds what the log knew it held.
+    pub(crate) fn changed(segment: u64) -> Self {
+        Self::new(segment, 0, RecoveryErrorKind::BadHeader)
+    }
+
+    pub(crate) fn storage(
+        segment: u64,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self {
             segment,
             offset: 0,

@@ -5,6 +5,8 @@ mod crash;
 mod format;
 mod props;
 mod replay;
+mod replication;
+mod sim;
 
 use tenfold_wal::{Config, Flush, Io, Log, Lsn, MemStorage, Record, RecoveryMode, Until};
 

@@ -1,0 +1,393 @@
+//! Replication under the simulator: 3 and 5 replicas, crashes and restarts, partitions, lost,
+//! duplicated and reordered messages, torn writes, and leader changes at random moments.
+//!
+//! Clients send numbered writes to random replicas; the leader acknowledges a write once it
+//! is committed. Invariants, after every event: two replicas never apply different entries at
+//! one LSN, and an acknowledged write is what every replica applies at its LSN. At the end, with
+//! the network healed and one last promotion, the leader holds every acknowledged write.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tenfold_sim::{Config, Context, Failure, Fault, Node, NodeId, Seeds, Sim, SimRng};
+use tenfold_wal::replica::{HardState, Message, Promotion, Replica, ReplicaId, Role};
+use tenfold_wal::{Lsn, RecoveryMode, recover};
+
+use crate::sim::{DiskStorage, perform};
+
+const HARD_STATE: &str = "hard-state";
+const TICK: u64 = u64::MAX;
+
+fn log_config() -> tenfold_wal::Config {
+    tenfold_wal::Config::default()
+        .segment_size(4096)
+        .preallocate(false)
+}
+
+#[derive(Clone, Debug, Hash)]
+enum Msg {
+    Replica(Message),
+    /// From a candidate that deferred: promote yourself with this epoch.
+    Promote(u64),
+}
+
+#[derive(Clone, Debug, Hash)]
+enum Cmd {
+    Write(u64),
+    Promote(u64),
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+enum Out {
+    Acked { lsn: u64, value: u64 },
+    Applied { lsn: u64, value: u64 },
+}
+
+struct ReplicaNode {
+    replica: Option<Replica>,
+    /// Writes this replica proposed as leader, waiting to commit.
+    proposed: BTreeMap<u64, u64>,
+    applied_through: Lsn,
+    applied: BTreeMap<u64, u64>,
+    /// A promotion this replica deferred to another, resent on each tick until a leader of
+    /// that epoch or a later one is heard from.
+    deferred: Option<(NodeId, u64)>,
+}
+
+impl ReplicaNode {
+    fn start(&mut self, cx: &mut Context<'_, Self>) {
+        let n = cx.n_nodes();
+        let id = ReplicaId(cx.id().0);
+        let seed = cx.rng().next_u64();
+        let disk = cx.disk();
+        for name in disk.list() {
+            let _ = disk.reopen(&name);
+        }
+        let hard = match disk.read_all(HARD_STATE) {
+            Ok(bytes) if bytes.len() == 8 => HardState {
+                epoch: u64::from_le_bytes(bytes.try_into().unwrap_or_default()),
+            },
+            _ => HardState::default(),
+        };
+        let storage = DiskStorage(disk);
+        let recovery = match recover(
+            &storage,
+            &log_config(),
+            RecoveryMode::TolerateTornTail,
+            None,
+        ) {
+            Ok(recovery) => recovery,
+            Err(error) => panic!("replica {} cannot recover its log: {error}", id.0),
+        };
+        let replica = Replica::new(id, n, log_config(), hard, recovery, &storage, seed);
+        self.replica = Some(replica.unwrap_or_else(|e| panic!("replica {}: {e}", id.0)));
+        self.applied_through = Lsn::ZERO;
+        self.proposed.clear();
+        self.drain(cx);
+        cx.set_timer(Duration::from_millis(20), TICK);
+    }
+
+    /// Performs every ready: hard state, flushes, messages; then reports what committed.
+    fn drain(&mut self, cx: &mut Context<'_, Self>) {
+        loop {
+            let Some(replica) = self.replica.as_mut() else {
+                return;
+            };
+            let Some(ready) = replica.ready() else { return };
+            let disk = cx.disk();
+            let mut performed = Ok(());
+            if let Some(hard) = ready.hard_state {
+                let saved = if disk.exists(HARD_STATE) {
+                    Ok(())
+                } else {
+                    disk.create(HARD_STATE)
+                };
+                let saved = saved
+                    .and_then(|()| disk.write_at(HARD_STATE, 0, &hard.epoch.to_le_bytes()))
+                    .and_then(|()| disk.sync(HARD_STATE));
+                performed = saved.map_err(|_| ());
+            }
+            for flush in &ready.flushes {
+                if performed.is_ok() && !flush.ops.iter().all(|io| perform(disk, io).is_ok()) {
+                    performed = Err(());
+                }
+            }
+            replica.advance(&ready, performed);
+            if performed.is_err() {
+                // What reached the disk is unknown: start over from what is on it.
+                self.replica = None;
+                self.start(cx);
+                return;
+            }
+            for (to, message) in ready.messages {
+                cx.send(NodeId(to.0), Msg::Replica(message));
+            }
+            if let Some(Promotion::Defer(to)) = ready.promotion {
+                let n = u64::from(cx.n_nodes());
+                let epoch = (replica.epoch() / n + 1) * n + u64::from(to.0) + 1;
+                self.deferred = Some((NodeId(to.0), epoch));
+                cx.send(NodeId(to.0), Msg::Promote(epoch));
+            }
+            self.apply(cx, ready.committed);
+        }
+    }
+
+    fn apply(&mut self, cx: &mut Context<'_, Self>, committed: Lsn) {
+        let Some(replica) = self.replica.as_ref() else {
+            return;
+        };
+        let storage = DiskStorage(cx.disk());
+        let mut applied = Vec::new();
+        let mut next = self.applied_through.get() + 1;
+        while next <= committed.get() {
+            let Ok(entry) = replica.entry(&storage, Lsn::new(next)) else {
+                break;
+            };
+            if entry.payload.len() == 8 {
+                applied.push((
+                    next,
+                    u64::from_le_bytes(entry.payload.try_into().unwrap_or_default()),
+                ));
+            }
+            self.applied_through = Lsn::new(next);
+            next += 1;
+        }
+        for (lsn, value) in applied {
+            self.applied.insert(lsn, value);
+            cx.output(Out::Applied { lsn, value });
+            if self.proposed.remove(&lsn).is_some() {
+                cx.output(Out::Acked { lsn, value });
+            }
+        }
+    }
+}
+
+impl Node for ReplicaNode {
+    type Message = Msg;
+    type Input = Cmd;
+    type Output = Out;
+
+    fn handle_start(&mut self, cx: &mut Context<'_, Self>) {
+        self.start(cx);
+    }
+
+    fn handle_message(&mut self, cx: &mut Context<'_, Self>, from: NodeId, message: Msg) {
+        let Some(replica) = self.replica.as_mut() else {
+            return;
+        };
+        match message {
+            Msg::Replica(message) => {
+                let storage = DiskStorage(cx.disk());
+                replica.handle_message(&storage, ReplicaId(from.0), message);
+            }
+            Msg::Promote(epoch) => {
+                let _ = replica.promote(epoch);
+            }
+        }
+        self.drain(cx);
+    }
+
+    fn handle_timer(&mut self, cx: &mut Context<'_, Self>, token: u64) {
+        if token != TICK {
+            return;
+        }
+        if let Some(replica) = self.replica.as_mut() {
+            let storage = DiskStorage(cx.disk());
+            replica.handle_tick(&storage);
+            match (self.deferred, replica.role()) {
+                (Some((_, epoch)), Role::Follower(Some(_))) if replica.epoch() >= epoch => {
+                    self.deferred = None;
+                }
+                (Some((to, epoch)), _) => cx.send(to, Msg::Promote(epoch)),
+                (None, _) => {}
+            }
+        }
+        self.drain(cx);
+        cx.set_timer(Duration::from_millis(20), TICK);
+    }
+
+    fn handle_input(&mut self, cx: &mut Context<'_, Self>, cmd: Cmd) {
+        let Some(replica) = self.replica.as_mut() else {
+            return;
+        };
+        match cmd {
+            Cmd::Write(value) => {
+                let now = cx.wall().as_micros() as u64;
+                if let Ok(lsn) = replica.propose(now, &value.to_le_bytes()) {
+                    self.proposed.insert(lsn.get(), value);
+                }
+            }
+            Cmd::Promote(epoch) => {
+                let _ = replica.promote(epoch);
+            }
+        }
+        self.drain(cx);
+    }
+}
+
+fn run(seed: u64, n: u32) -> Result<(u64, u64), Failure> {
+    let mut config = Config::new(seed, n);
+    config.net.default_link.loss = 0.05;
+    config.net.default_link.duplicate = 0.02;
+    config.net.default_link.reorder = 0.1;
+    config.disk.sector_size = 64;
+    config.disk.torn_write = 0.5;
+    config.disk.zeroed_tail = 0.3;
+    let mut sim = Sim::new(config, |_| ReplicaNode {
+        replica: None,
+        proposed: BTreeMap::new(),
+        applied_through: Lsn::ZERO,
+        applied: BTreeMap::new(),
+        deferred: None,
+    });
+
+    let mut applied_at: BTreeMap<u64, u64> = BTreeMap::new();
+    let acked_by_leaders: Rc<RefCell<BTreeMap<u64, u64>>> = Rc::default();
+    let acked = Rc::clone(&acked_by_leaders);
+    sim.invariant(
+        "one value per lsn, and acknowledged values stick",
+        move |check| {
+            for (node, out) in check.outputs() {
+                let (lsn, value, what) = match *out {
+                    Out::Applied { lsn, value } => (lsn, value, "applied"),
+                    Out::Acked { lsn, value } => (lsn, value, "acknowledged"),
+                };
+                let mut acked = acked.borrow_mut();
+                if let Some(&first) = applied_at.get(&lsn).or_else(|| acked.get(&lsn))
+                    && first != value
+                {
+                    return Err(format!(
+                        "{node} {what} {value} at lsn {lsn}, where {first} was"
+                    ));
+                }
+                match out {
+                    Out::Applied { .. } => applied_at.insert(lsn, value),
+                    Out::Acked { .. } => acked.insert(lsn, value),
+                };
+            }
+            Ok(())
+        },
+    );
+
+    // Phase one, 4 s of trouble: writes, promotions, crashes, partitions.
+    let mut rng = SimRng::derive(seed, 0x5e91);
+    let n64 = u64::from(n);
+    let mut round = 0;
+    for tick in 0..400u64 {
+        let at = Duration::from_millis(10 * tick);
+        sim.input_at(at, NodeId(rng.below(n64) as u32), Cmd::Write(tick));
+        if tick % 30 == 0 {
+            round += 1;
+            let node = rng.below(n64);
+            sim.input_at(
+                at,
+                NodeId(node as u32),
+                Cmd::Promote(round * n64 + node + 1),
+            );
+        }
+        if rng.chance(0.02) {
+            let node = NodeId(rng.below(n64) as u32);
+            sim.schedule(at, Fault::Crash(node));
+            sim.schedule(
+                at + Duration::from_millis(rng.between(10, 300)),
+                Fault::Restart(node),
+            );
+        }
+        if rng.chance(0.01) {
+            let cut = rng.below(n64) as u32;
+            let side_a = vec![NodeId(cut)];
+            let side_b = (0..n).filter(|&id| id != cut).map(NodeId).collect();
+            let heal_after = Some(Duration::from_millis(rng.between(50, 500)));
+            sim.schedule(
+                at,
+                Fault::Partition {
+                    side_a,
+                    side_b,
+                    one_way: false,
+                    heal_after,
+                },
+            );
+        }
+    }
+    // Phase two: everything heals and restarts, one last promotion, and writes go on.
+    let calm = Duration::from_millis(4_000);
+    sim.schedule(calm, Fault::HealAll);
+    for node in 0..n {
+        sim.schedule(calm, Fault::Restart(NodeId(node)));
+    }
+    let final_round = round + 100;
+    sim.input_at(
+        calm + Duration::from_millis(100),
+        NodeId(0),
+        Cmd::Promote(final_round * n64 + 1),
+    );
+    for tick in 0..100u64 {
+        let at = calm + Duration::from_millis(1_000 + 10 * tick);
+        for node in 0..n {
+            sim.input_at(at, NodeId(node), Cmd::Write(1_000_000 + tick));
+        }
+    }
+    sim.run_until(calm + Duration::from_millis(4_000))?;
+
+    // The leader at the end holds every write acknowledged at any time.
+    let leader = (0..n).filter_map(|id| sim.node(NodeId(id))).find(|node| {
+        node.replica
+            .as_ref()
+            .is_some_and(|replica| replica.role() == Role::Leader)
+    });
+    let Some(leader) = leader else {
+        return Err(end_failure(
+            seed,
+            &sim,
+            "no leader after the final promotion".into(),
+        ));
+    };
+    let acked = acked_by_leaders.borrow();
+    for (lsn, value) in acked.iter() {
+        if leader.applied.get(lsn) != Some(value) {
+            return Err(end_failure(
+                seed,
+                &sim,
+                format!("acknowledged {value} at {lsn} was lost"),
+            ));
+        }
+    }
+    Ok((acked.len() as u64, sim.stats().crashes))
+}
+
+fn end_failure(seed: u64, sim: &Sim<ReplicaNode>, message: String) -> Failure {
+    let events = sim.last_events();
+    let last = events.last().copied();
+    match last {
+        Some(event) => Failure::new(seed, "end of run", message, event, events),
+        None => panic!("seed {seed}: {message}"),
+    }
+}
+
+/// Runs the seeds and returns how many seeds ran, writes were acknowledged and crashes hit.
+fn check_seeds(n: u32, default_seeds: u64) -> (u64, u64, u64) {
+    let seeds = Seeds::from_env(default_seeds).unwrap();
+    let (mut n_acked, mut n_crashes) = (0, 0);
+    seeds.check(|seed| {
+        let (acked, crashes) = run(seed, n)?;
+        n_acked += acked;
+        n_crashes += crashes;
+        Ok(())
+    });
+    assert!(n_acked > 0, "writes were acknowledged");
+    (seeds.count(), n_acked, n_crashes)
+}
+
+#[test]
+fn three_replicas_never_lose_an_acknowledged_write() {
+    let (n_seeds, n_acked, n_crashes) = check_seeds(3, 40);
+    println!("3 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost");
+}
+
+#[test]
+fn five_replicas_never_lose_an_acknowledged_write() {
+    let (n_seeds, n_acked, n_crashes) = check_seeds(5, 20);
+    println!("5 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost");
+}
