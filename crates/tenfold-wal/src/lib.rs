@@ -8,6 +8,10 @@
 //! acknowledged. After a crash, [`recover`] reads the segments back through the [`Storage`]
 //! trait and [`Log::resume`] continues where the committed log ends.
 //!
+//! [`replica`] replicates the log: a leader acknowledges a write only once a majority of
+//! replicas holds it durably, epochs fence old leaders, and a promotion continues from the
+//! most complete log of a majority, so no acknowledged write is lost across a leader change.
+//!
 //! # Driving it
 //!
 //! ```
