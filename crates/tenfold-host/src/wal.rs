@@ -22,6 +22,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fmt;
@@ -126,11 +127,11 @@ impl Storage for WalDir {
         Ok(segments.collect())
     }
 
-    fn read_segment(&self, segment: u64, buf: &mut Vec<u8>) -> Result<(), Error> {
+    fn read_segment(&self, segment: u64) -> Result<Cow<'_, [u8]>, Error> {
         let file = self.dir.open_file(&segment_file_name(segment))?;
-        buf.clear();
-        buf.resize(file.len() as usize, 0);
-        file.read_exact_at(0, buf)
+        let mut bytes = vec![0; file.len() as usize];
+        file.read_exact_at(0, &mut bytes)?;
+        Ok(Cow::Owned(bytes))
     }
 }
 

@@ -140,12 +140,12 @@ impl RecordHeader {
         };
         let lag = self.lsn.0.saturating_sub(self.durable_at_write.0);
         header[28..32].copy_from_slice(&u32::try_from(lag).unwrap_or(u32::MAX).to_le_bytes());
-        let crc = record_crc(salt, &header[4..], payload);
-        header[..4].copy_from_slice(&crc.to_le_bytes());
-        let end = out.len() + framed_len(payload.len());
+        let start = out.len();
         out.extend_from_slice(&header);
         out.extend_from_slice(payload);
-        out.resize(end, 0);
+        let crc = record_crc(salt, &out[start + 4..]);
+        out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+        out.resize(start + framed_len(payload.len()), 0);
     }
 
     /// Sets the end-of-batch flag on the encoded record at the start of `record`, and
@@ -153,9 +153,8 @@ impl RecordHeader {
     pub(crate) fn mark_end_of_batch(record: &mut [u8], salt: u64) {
         record[25] |= FLAG_END_OF_BATCH;
         let len = read_u32(record, 4) as usize;
-        let (header, rest) = record.split_at_mut(RECORD_HEADER_LEN);
-        let crc = record_crc(salt, &header[4..], &rest[..len]);
-        header[..4].copy_from_slice(&crc.to_le_bytes());
+        let crc = record_crc(salt, &record[4..RECORD_HEADER_LEN + len]);
+        record[..4].copy_from_slice(&crc.to_le_bytes());
     }
 
     /// Decodes and verifies the record at the start of `bytes`, returning it with its payload.
@@ -167,9 +166,6 @@ impl RecordHeader {
         let Some(header) = bytes.get(..RECORD_HEADER_LEN) else {
             return Err(RecordFault::Short);
         };
-        if header.iter().all(|&b| b == 0) {
-            return Err(RecordFault::Zeroed);
-        }
         let len = read_u32(header, 4);
         if len > max_len {
             return Err(RecordFault::Length);
@@ -189,9 +185,14 @@ impl RecordHeader {
             || flags & !FLAG_END_OF_BATCH != 0
             || header[26..28].iter().any(|&b| b != 0)
         {
-            return Err(RecordFault::Header);
+            // A zeroed header lands here too, since kind 0 is never written.
+            return match header.iter().all(|&b| b == 0) {
+                true => Err(RecordFault::Zeroed),
+                false => Err(RecordFault::Header),
+            };
         }
-        if read_u32(header, 0) != record_crc(salt, &header[4..], payload) {
+        let covered = &bytes[4..RECORD_HEADER_LEN + payload.len()];
+        if read_u32(header, 0) != record_crc(salt, covered) {
             return Err(RecordFault::Checksum);
         }
         let lsn = read_u64(header, 8);
@@ -217,11 +218,12 @@ pub const fn framed_len(payload_len: usize) -> usize {
     (RECORD_HEADER_LEN + payload_len).next_multiple_of(ALIGN)
 }
 
-fn record_crc(salt: u64, header_tail: &[u8], payload: &[u8]) -> u32 {
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(&salt.to_le_bytes());
-    hasher.update(header_tail);
-    hasher.update(payload);
+/// The CRC-32 of a record's bytes 4 up to the end of its payload, started from the file's
+/// salt folded to 32 bits: one pass over contiguous bytes, and a record checksummed for
+/// another file fails.
+fn record_crc(salt: u64, covered: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new_with_initial((salt ^ (salt >> 32)) as u32);
+    hasher.update(covered);
     hasher.finalize()
 }
 

@@ -62,7 +62,7 @@
 //!
 //! | bytes | field |
 //! | --- | --- |
-//! | 0..4 | CRC-32 of the salt (8 bytes), bytes 4..32 of this header, and the payload |
+//! | 0..4 | CRC-32 of bytes 4..32 of this header and the payload, with the salt folded to 32 bits (low XOR high) as the initial value |
 //! | 4..8 | payload length |
 //! | 8..16 | LSN |
 //! | 16..24 | timestamp, as the host gave it (never below the previous record's) |

@@ -222,9 +222,8 @@ impl Log {
             return Ok(());
         };
         let segment = self.segments[idx].segment;
-        let mut bytes = Vec::new();
-        storage
-            .read_segment(segment, &mut bytes)
+        let bytes = storage
+            .read_segment(segment)
             .map_err(|e| RecoveryError::storage(segment, e))?;
         let header = SegmentHeader::decode(&bytes).map_err(|_| RecoveryError::changed(segment))?;
         let scan = crate::scan::scan(&bytes, header, self.config.max_record_len, false);

@@ -216,11 +216,10 @@ pub(crate) fn walk<S: Storage>(
         torn: None,
         skipped: Vec::new(),
     };
-    let mut bytes = Vec::new();
     for (idx, &segment) in numbers.iter().enumerate() {
         let is_last = idx + 1 == numbers.len();
-        storage
-            .read_segment(segment, &mut bytes)
+        let bytes = storage
+            .read_segment(segment)
             .map_err(|e| RecoveryError::storage(segment, e))?;
         let records = recover_segment(&mut recovery, segment, &bytes, is_last, config, mode)?;
         if visit(&bytes, &records).is_break() {

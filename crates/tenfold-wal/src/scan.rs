@@ -96,7 +96,9 @@ pub(crate) fn scan(
 ) -> SegmentScan {
     let mut scan = SegmentScan {
         header,
-        records: Vec::new(),
+        // Enough for records of 96 bytes of payload or more without growing; pages that go
+        // unused are never touched.
+        records: Vec::with_capacity(bytes.len() / 128 + 16),
         committed_len: SEGMENT_HEADER_LEN,
         end: SegmentEnd::Clean,
         skipped: Vec::new(),

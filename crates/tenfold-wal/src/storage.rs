@@ -1,5 +1,6 @@
 //! What the log reads from the host, and what it asks the host to do.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -18,12 +19,13 @@ pub trait Storage {
     /// The host's error if the listing fails.
     fn segments(&self) -> Result<Vec<u64>, Self::Error>;
 
-    /// Replaces the contents of `buf` with the whole of segment `segment`.
+    /// The whole of segment `segment`: borrowed if the host holds it in memory, read into a
+    /// new buffer otherwise.
     ///
     /// # Errors
     ///
     /// The host's error if the segment cannot be read.
-    fn read_segment(&self, segment: u64, buf: &mut Vec<u8>) -> Result<(), Self::Error>;
+    fn read_segment(&self, segment: u64) -> Result<Cow<'_, [u8]>, Self::Error>;
 }
 
 /// One step of work for the host, in the order given.
@@ -154,11 +156,9 @@ impl Storage for MemStorage {
         Ok(self.files.keys().copied().collect())
     }
 
-    fn read_segment(&self, segment: u64, buf: &mut Vec<u8>) -> Result<(), MissingSegment> {
+    fn read_segment(&self, segment: u64) -> Result<Cow<'_, [u8]>, MissingSegment> {
         let file = self.files.get(&segment).ok_or(MissingSegment(segment))?;
-        buf.clear();
-        buf.extend_from_slice(file);
-        Ok(())
+        Ok(Cow::Borrowed(file))
     }
 }
 

@@ -51,8 +51,7 @@ fn a_first_flush_has_the_documented_bytes() {
     // Data kind, end of batch, two zero bytes, and a durable lag of 1 (nothing was durable).
     assert_eq!(&record[24..32], &[1, 1, 0, 0, 1, 0, 0, 0]);
     assert_eq!(&record[32..40], b"hello\0\0\0");
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(&salt.to_le_bytes());
+    let mut hasher = crc32fast::Hasher::new_with_initial((salt ^ (salt >> 32)) as u32);
     hasher.update(&record[4..37]);
     assert_eq!(&record[0..4], &hasher.finalize().to_le_bytes());
     assert_eq!(flush.ops[2], Io::Sync { segment: 1 });

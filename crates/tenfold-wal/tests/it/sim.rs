@@ -7,6 +7,7 @@
 //! misdirected writes, recovery may instead report the damage; the one loss it cannot see is
 //! damage to the very last acknowledged batch, which no later record vouches for.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -32,9 +33,8 @@ impl Storage for DiskStorage<'_> {
         Ok(names.iter().filter_map(parse).collect())
     }
 
-    fn read_segment(&self, segment: u64, buf: &mut Vec<u8>) -> Result<(), DiskError> {
-        *buf = self.0.read_all(&segment_file_name(segment))?;
-        Ok(())
+    fn read_segment(&self, segment: u64) -> Result<Cow<'_, [u8]>, DiskError> {
+        Ok(Cow::Owned(self.0.read_all(&segment_file_name(segment))?))
     }
 }
 
