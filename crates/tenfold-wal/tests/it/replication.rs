@@ -391,3 +391,145 @@ fn five_replicas_never_lose_an_acknowledged_write() {
     let (n_seeds, n_acked, n_crashes) = check_seeds(5, 20);
     println!("5 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost");
 }
+
+/// A replica on in-memory storage, driven by hand.
+struct Manual {
+    replica: Replica,
+    storage: tenfold_wal::MemStorage,
+}
+
+impl Manual {
+    fn new(id: u32, n: u32) -> Self {
+        let storage = tenfold_wal::MemStorage::new();
+        let recovery = recover(&storage, &log_config(), RecoveryMode::Strict, None).unwrap();
+        let hard = HardState::default();
+        let replica =
+            Replica::new(ReplicaId(id), n, log_config(), hard, recovery, &storage, 1).unwrap();
+        Self { replica, storage }
+    }
+
+    /// Performs every ready and returns the messages it sent.
+    fn settle(&mut self) -> Vec<(ReplicaId, Message)> {
+        let mut sent = Vec::new();
+        while let Some(ready) = self.replica.ready() {
+            for flush in &ready.flushes {
+                for io in &flush.ops {
+                    self.storage.apply(io).unwrap();
+                }
+            }
+            self.replica.advance(&ready, Ok(()));
+            sent.extend(ready.messages);
+        }
+        sent
+    }
+
+    fn receive(&mut self, from: u32, message: Message) -> Vec<(ReplicaId, Message)> {
+        self.replica
+            .handle_message(&self.storage, ReplicaId(from), message);
+        self.settle()
+    }
+}
+
+/// Delivers the messages addressed to `to`, and returns everything sent in answer.
+fn deliver(
+    replicas: &mut [Manual],
+    sent: &[(ReplicaId, Message)],
+    from: u32,
+    to: u32,
+) -> Vec<(ReplicaId, Message)> {
+    let mut answers = Vec::new();
+    for (_, message) in sent.iter().filter(|(dest, _)| dest.0 == to) {
+        answers.extend(replicas[to as usize].receive(from, message.clone()));
+    }
+    answers
+}
+
+/// A leader must not commit an entry of an earlier epoch by counting the replicas that hold
+/// it: a later leader whose log has a different entry there could still take office and
+/// replace it. Only once an entry of its own epoch is on a majority does it commit, and the
+/// older entries with it.
+#[test]
+fn an_older_epochs_entry_commits_only_beneath_one_of_the_current_epoch() {
+    let mut replicas: Vec<Manual> = (0..3).map(|id| Manual::new(id, 3)).collect();
+
+    // Epoch 1: replica 0 leads; its promotion entry (lsn 1) reaches everyone.
+    replicas[0].replica.promote(1).unwrap();
+    let surveys = replicas[0].settle();
+    let replies = deliver(&mut replicas, &surveys, 0, 1);
+    let appends = replicas[0].receive(1, replies[0].1.clone());
+    for to in [1, 2] {
+        let acks = deliver(&mut replicas, &appends, 0, to);
+        for (_, ack) in acks {
+            replicas[0].receive(to, ack);
+        }
+    }
+    assert_eq!(replicas[0].replica.committed(), Lsn::new(1));
+
+    // Replica 0 writes "A" at lsn 2, but it reaches no one yet.
+    assert_eq!(replicas[0].replica.propose(10, b"A").unwrap(), Lsn::new(2));
+    replicas[0].settle();
+
+    // Epoch 3: replica 0 leads again, surveyed by replica 1, and appends its promotion at 3.
+    replicas[0].replica.promote(3).unwrap();
+    let surveys = replicas[0].settle();
+    let replies = deliver(&mut replicas, &surveys, 0, 1);
+    replicas[0].receive(1, replies[0].1.clone());
+    assert_eq!(replicas[0].replica.role(), Role::Leader);
+    assert_eq!(replicas[0].replica.last_lsn(), Lsn::new(3));
+
+    // Replica 1 holds "A" (epoch 1) but not yet the promotion: a majority has lsn 2, and it
+    // must not count.
+    replicas[0].receive(
+        1,
+        Message::Accepted {
+            epoch: 3,
+            through: Lsn::new(2),
+        },
+    );
+    assert_eq!(replicas[0].replica.committed(), Lsn::new(1));
+
+    // Once the epoch-3 entry is on a majority, both commit.
+    replicas[0].receive(
+        1,
+        Message::Accepted {
+            epoch: 3,
+            through: Lsn::new(3),
+        },
+    );
+    assert_eq!(replicas[0].replica.committed(), Lsn::new(3));
+}
+
+#[test]
+fn promotion_defers_to_a_more_complete_log_and_stale_leaders_are_fenced() {
+    let mut replicas: Vec<Manual> = (0..3).map(|id| Manual::new(id, 3)).collect();
+    replicas[0].replica.promote(1).unwrap();
+    let surveys = replicas[0].settle();
+    let replies = deliver(&mut replicas, &surveys, 0, 1);
+    let appends = replicas[0].receive(1, replies[0].1.clone());
+    let acks = deliver(&mut replicas, &appends, 0, 1);
+    replicas[0].receive(1, acks[0].1.clone());
+    assert_eq!(replicas[0].replica.committed(), Lsn::new(1));
+
+    // Replica 2 never heard of epoch 1; surveyed by replica 1, whose log is longer, it defers.
+    replicas[2].replica.promote(5).unwrap();
+    let surveys = replicas[2].settle();
+    let replies = deliver(&mut replicas, &surveys, 2, 1);
+    let Some((_, reply)) = replies.first() else {
+        panic!("replica 1 answers the survey")
+    };
+    replicas[2].receive(1, reply.clone());
+    let ready_promotion = replicas[2].replica.role();
+    assert_eq!(ready_promotion, Role::Follower(None));
+
+    // Replica 1 promised epoch 5: the old leader's appends are now refused as stale.
+    replicas[0].replica.propose(20, b"late").unwrap();
+    let appends = replicas[0].settle();
+    let answers = deliver(&mut replicas, &appends, 0, 1);
+    assert_eq!(answers, [(ReplicaId(0), Message::Stale { epoch: 5 })]);
+    replicas[0].receive(1, Message::Stale { epoch: 5 });
+    assert_eq!(replicas[0].replica.role(), Role::Follower(None));
+    assert_eq!(
+        replicas[0].replica.propose(21, b"x"),
+        Err(tenfold_wal::replica::ProposeError::NotLeader(None))
+    );
+}
