@@ -1,7 +1,12 @@
 //! `tenfold-wal`: appends encoded in memory, recovery scans, and durable appends from 16
 //! writers on real files beside okaywal doing the same work.
 
-#![allow(missing_docs, clippy::disallowed_methods, clippy::disallowed_types)]
+#![allow(
+    missing_docs,
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::print_stdout
+)]
 
 use std::hint::black_box;
 
@@ -120,6 +125,42 @@ mod durable {
             });
         });
         group.finish();
+        latency_report(&wal, scratch.path());
+    }
+
+    /// Commit latency under 16 writers beside the latency of one append and `fdatasync` on
+    /// its own, as percentiles (criterion reports means). Printed, not asserted.
+    fn latency_report(wal: &SharedWal, dir: &std::path::Path) {
+        use std::time::Instant;
+
+        let payload = [0x44u8; 128];
+        let commits = parking_lot::Mutex::new(Vec::new());
+        run_writers(|| {
+            let started = Instant::now();
+            wal.append(2, &payload).expect("durable append");
+            commits.lock().push(started.elapsed());
+        });
+        let scratch = tenfold_host::Dir::open(dir.join("fsync")).expect("open a directory");
+        let mut file = scratch.create("probe").expect("create a probe file");
+        let mut syncs = Vec::new();
+        for _ in 0..WRITERS * PER_WRITER / 4 {
+            let started = Instant::now();
+            file.append(&payload).expect("append");
+            file.sync_data().expect("fdatasync");
+            syncs.push(started.elapsed());
+        }
+        let p = |samples: &mut Vec<std::time::Duration>, q: f64| {
+            samples.sort_unstable();
+            samples[((samples.len() - 1) as f64 * q) as usize]
+        };
+        let mut commits = commits.into_inner();
+        let (commit_p50, commit_p99) = (p(&mut commits, 0.5), p(&mut commits, 0.99));
+        let (sync_p50, sync_p99) = (p(&mut syncs, 0.5), p(&mut syncs, 0.99));
+        println!(
+            "wal/durable_16_writers_128B/latency: commit p50 {commit_p50:?} p99 {commit_p99:?}; \
+             fdatasync alone p50 {sync_p50:?} p99 {sync_p99:?}; p99 ratio {:.2}",
+            commit_p99.as_secs_f64() / sync_p99.as_secs_f64()
+        );
     }
 
     fn run_writers(append: impl Fn() + Sync) {
