@@ -76,8 +76,10 @@
 //!
 //! # What recovery promises
 //!
-//! - **Batches commit as a unit.** Records count only up to the last record carrying the
-//!   end-of-batch flag; a batch cut short by a crash disappears whole.
+//! - **Batches commit as a unit within a segment.** Records count only up to the last record
+//!   carrying the end-of-batch flag; a batch cut short by a crash disappears whole. A batch
+//!   that spills into a new segment commits as two parts, each whole.
+//!   FIXME(#5): roll before a batch that does not fit, so a batch is always one unit.
 //! - **Misplaced records are caught.** The salt in every checksum rejects records left over
 //!   from an earlier use of the file or written into the wrong file, and LSNs must run on by
 //!   one, so a record written to the wrong offset or a missing record breaks the sequence.
@@ -88,9 +90,10 @@
 //!   acknowledged and [`RecoveryMode::TolerateTornTail`] cuts it off.
 //! - **Sealed segments are whole.** The writer syncs a segment completely before it creates
 //!   the next, so damage in any segment but the last is always an error.
-//! - **The last acknowledged batch.** Damage to the very last durable batch leaves no later
-//!   record to witness it. A host that knows a durable LSN from elsewhere (a replica, a
-//!   checkpoint) passes it to [`recover`], which then fails instead of ending short.
+//! - **The last acknowledged flush.** Damage to the very last durable flush (the last two,
+//!   when the host pipelines flushes) leaves no later record to witness it. A host that knows
+//!   a durable LSN from elsewhere passes it to [`recover`], which then fails instead of ending
+//!   short; [`replica`] keeps that LSN in each replica's hard state for exactly this.
 //!
 //! # Durability rules for the host
 //!
@@ -111,7 +114,7 @@ use std::fmt;
 pub use format::{
     ALIGN, HeaderFault, MAX_LSN, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentHeader, framed_len,
 };
-pub use log::{AppendError, Flush, Log};
+pub use log::{AppendError, Flush, Log, TruncateError};
 pub use recovery::{
     Recovery, RecoveryError, RecoveryErrorKind, RecoveryMode, SegmentInfo, Skipped, TornTail,
     recover,
@@ -162,7 +165,8 @@ impl Config {
     }
 
     /// The largest payload [`Log::append`] accepts, and the largest length recovery believes.
-    /// Default 16 MiB.
+    /// Default 16 MiB. Read a log with a maximum at least as large as the one it was written
+    /// with: a longer record looks like damage.
     pub fn max_record_len(mut self, bytes: u32) -> Self {
         self.max_record_len = bytes;
         self
@@ -178,11 +182,7 @@ impl Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            segment_size: 64 << 20,
-            max_record_len: 16 << 20,
-            preallocate: true,
-        }
+        Self { segment_size: 64 << 20, max_record_len: 16 << 20, preallocate: true }
     }
 }
 

@@ -110,10 +110,7 @@ impl Log {
         }
         if payload.len() > self.config.max_record_len as usize {
             let max = self.config.max_record_len;
-            return Err(AppendError::TooLarge {
-                len: payload.len(),
-                max,
-            });
+            return Err(AppendError::TooLarge { len: payload.len(), max });
         }
         self.last_timestamp = self.last_timestamp.max(timestamp);
         let lsn = self.next_lsn;
@@ -154,19 +151,13 @@ impl Log {
         }
         self.seal_portion();
         self.flushed = Lsn(self.next_lsn.0 - 1);
-        Some(Flush {
-            ops: std::mem::take(&mut self.ops),
-            through: self.flushed,
-        })
+        Some(Flush { ops: std::mem::take(&mut self.ops), through: self.flushed })
     }
 
     /// Reports that the flush through `through` is done: every write and sync succeeded.
     /// The durable LSN advances to it.
     pub fn handle_flushed(&mut self, through: Lsn) {
-        debug_assert!(
-            through <= self.flushed,
-            "acknowledged {through} beyond the last flush"
-        );
+        debug_assert!(through <= self.flushed, "acknowledged {through} beyond the last flush");
         self.durable = self.durable.max(through.min(self.flushed));
     }
 
@@ -186,9 +177,7 @@ impl Log {
         self.segments.retain(|info| {
             let remove = info.last_lsn < keep_from && Some(info.segment) != tail;
             if remove {
-                ops.push(Io::Remove {
-                    segment: info.segment,
-                });
+                ops.push(Io::Remove { segment: info.segment });
             }
             !remove
         });
@@ -198,55 +187,46 @@ impl Log {
     /// Removes every record after `keep`, for a replica whose unacknowledged suffix diverged
     /// from its leader's. The cut comes first in the next flush; appends continue at `keep + 1`.
     ///
-    /// Call it only when every earlier flush has been performed: the cut is found by reading
-    /// the segment back from `storage`.
+    /// The steps remove later segments newest first and then cut the segment holding
+    /// `keep + 1`, so a crash part way leaves a longer log that is still whole, never a gap.
     ///
     /// # Errors
     ///
-    /// The [`RecoveryError`] of reading the segment, if it cannot be read or no longer holds
-    /// the record after `keep`. The log is unchanged then.
+    /// [`TruncateError::FlushPending`] unless every earlier flush was taken and performed
+    /// (the cut is found by reading the segment back from `storage`), or
+    /// [`TruncateError::Read`] if the segment cannot be read or no longer holds the record.
+    /// The log is unchanged then.
     pub fn truncate_after<S: Storage>(
         &mut self,
         storage: &S,
         keep: Lsn,
-    ) -> Result<(), RecoveryError> {
+    ) -> Result<(), TruncateError> {
         let cut = Lsn(keep.0 + 1);
         if cut >= self.next_lsn {
             return Ok(());
         }
-        debug_assert!(
-            self.buf.is_empty() && self.ops.is_empty(),
-            "truncate with a flush pending"
-        );
+        if self.has_pending() {
+            return Err(TruncateError::FlushPending);
+        }
         let Some(idx) = self.segments.iter().position(|info| info.last_lsn >= cut) else {
             return Ok(());
         };
         let segment = self.segments[idx].segment;
-        let bytes = storage
-            .read_segment(segment)
-            .map_err(|e| RecoveryError::storage(segment, e))?;
-        let header = SegmentHeader::decode(&bytes).map_err(|_| RecoveryError::changed(segment))?;
+        let read = |e| TruncateError::Read(RecoveryError::storage(segment, e));
+        let bytes = storage.read_segment(segment).map_err(read)?;
+        let changed = || TruncateError::Read(RecoveryError::changed(segment));
+        let header = SegmentHeader::decode(&bytes).map_err(|_| changed())?;
         let scan = crate::scan::scan(&bytes, header, self.config.max_record_len, false);
-        let Some(record) = scan.records.iter().find(|record| record.lsn == cut) else {
-            return Err(RecoveryError::changed(segment));
-        };
-        self.ops.push(Io::Truncate {
-            segment,
-            len: record.offset as u64,
-        });
-        for removed in self.segments.drain(idx + 1..) {
-            self.ops.push(Io::Remove {
-                segment: removed.segment,
-            });
+        let record = scan.records.iter().find(|record| record.lsn == cut).ok_or_else(changed)?;
+        for removed in self.segments.drain(idx + 1..).rev() {
+            self.ops.push(Io::Remove { segment: removed.segment });
         }
+        let preallocate = if self.config.preallocate { self.config.segment_size } else { 0 };
+        self.ops.push(Io::Truncate { segment, len: record.offset as u64, preallocate });
         let info = &mut self.segments[idx];
         info.n_records -= info.last_lsn.0 - keep.0;
         info.last_lsn = keep;
-        self.tail = Some(Tail {
-            segment,
-            salt: header.salt,
-            len: record.offset as u64,
-        });
+        self.tail = Some(Tail { segment, salt: header.salt, len: record.offset as u64 });
         self.next_lsn = cut;
         self.durable = self.durable.min(keep);
         self.flushed = self.flushed.min(keep);
@@ -302,40 +282,18 @@ impl Log {
         let capacity = self.buf.len();
         let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(capacity));
         let offset = tail.len - bytes.len() as u64;
-        self.ops.push(Io::Write {
-            segment: tail.segment,
-            offset,
-            bytes,
-        });
-        self.ops.push(Io::Sync {
-            segment: tail.segment,
-        });
+        self.ops.push(Io::Write { segment: tail.segment, offset, bytes });
+        self.ops.push(Io::Sync { segment: tail.segment });
     }
 
     /// Starts a new segment whose first record is `first_lsn`.
     fn roll(&mut self, first_lsn: Lsn) {
         let segment = self.tail.map_or(1, |tail| tail.segment + 1);
         let salt = splitmix64(self.seed ^ segment.rotate_left(32));
-        let header = SegmentHeader {
-            segment,
-            first_lsn,
-            salt,
-        };
-        let preallocate = if self.config.preallocate {
-            self.config.segment_size
-        } else {
-            0
-        };
-        self.ops.push(Io::Create {
-            segment,
-            header: header.encode().to_vec(),
-            preallocate,
-        });
-        self.tail = Some(Tail {
-            segment,
-            salt,
-            len: SEGMENT_HEADER_LEN as u64,
-        });
+        let header = SegmentHeader { segment, first_lsn, salt };
+        let preallocate = if self.config.preallocate { self.config.segment_size } else { 0 };
+        self.ops.push(Io::Create { segment, header: header.encode().to_vec(), preallocate });
+        self.tail = Some(Tail { segment, salt, len: SEGMENT_HEADER_LEN as u64 });
         self.segments.push(SegmentInfo {
             segment,
             first_lsn,
@@ -352,6 +310,34 @@ fn splitmix64(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// Why [`Log::truncate_after`] did not cut the log. The log is unchanged.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TruncateError {
+    /// Appends or steps are waiting for a flush; take and perform it first.
+    FlushPending,
+    /// The segment holding the cut could not be read, or no longer holds the record.
+    Read(RecoveryError),
+}
+
+impl fmt::Display for TruncateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::FlushPending => f.write_str("a flush is pending; perform it before cutting"),
+            Self::Read(error) => write!(f, "cannot find the cut: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for TruncateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::FlushPending => None,
+            Self::Read(error) => Some(error),
+        }
+    }
 }
 
 impl fmt::Display for AppendError {

@@ -40,7 +40,9 @@ pub struct Record {
 ///
 /// # Errors
 ///
-/// The [`RecoveryError`] that recovery would return for the segments read.
+/// The [`RecoveryError`] that recovery would return for the segments read, or
+/// [`RecoveryErrorKind::Gap`](crate::RecoveryErrorKind::Gap) if the log no longer holds the
+/// record after `after` (its segment was purged) but holds later ones.
 pub fn replay<S: Storage>(
     storage: &S,
     config: &Config,
@@ -49,8 +51,15 @@ pub fn replay<S: Storage>(
     until: Until,
 ) -> Result<Vec<Record>, RecoveryError> {
     let mut records = Vec::new();
+    let mut gap = None;
     walk(storage, config, mode, |bytes, infos| {
         for info in infos.iter().filter(|info| info.lsn > after) {
+            // The first record must follow `after`: purged or missing segments are an error,
+            // except in a salvage, which reports its gaps itself.
+            if records.is_empty() && info.lsn.0 != after.0 + 1 && mode != RecoveryMode::Salvage {
+                gap = Some(info.lsn);
+                return ControlFlow::Break(());
+            }
             let past = match until {
                 Until::End => false,
                 Until::Lsn(last) => info.lsn > last,
@@ -61,13 +70,12 @@ pub fn replay<S: Storage>(
             }
             let start = info.offset + RECORD_HEADER_LEN;
             let payload = bytes[start..start + info.len as usize].to_vec();
-            records.push(Record {
-                lsn: info.lsn,
-                timestamp: info.timestamp,
-                payload,
-            });
+            records.push(Record { lsn: info.lsn, timestamp: info.timestamp, payload });
         }
         ControlFlow::Continue(())
     })?;
-    Ok(records)
+    match gap {
+        Some(found) => Err(RecoveryError::gap(Lsn(after.0 + 1), found)),
+        None => Ok(records),
+    }
 }

@@ -13,11 +13,17 @@
 //!
 //! Like the log, a replica does no I/O. After any call, drain [`Replica::ready`]:
 //!
-//! 1. persist [`Ready::hard_state`] if present (an fsync'd file of its own);
-//! 2. perform each [`Flush`] in [`Ready::flushes`], in order, on the replica's segments;
-//! 3. send [`Ready::messages`];
-//! 4. call [`Replica::advance`] with the flushes' result, and tell clients that writes up to
-//!    [`Ready::committed`] are durable on a majority.
+//! 1. perform each [`Flush`] in [`Ready::flushes`], in order, on the replica's segments;
+//! 2. persist [`Ready::hard_state`] if present (a small fsync'd file of its own);
+//! 3. send [`Ready::messages`], and tell clients that writes up to [`Ready::committed`] are
+//!    durable on a majority;
+//! 4. call [`Replica::advance`] with how it went.
+//!
+//! The hard state holds the epoch promised and the highest LSN this replica has told a leader
+//! it holds, so a follower syncs twice per batch. That second sync is what lets a replica
+//! notice, after a restart, that damage cost it an entry it had accepted: such a replica does
+//! not count towards a promotion's majority until a leader has brought it back up to that
+//! LSN, so an entry acknowledged to a client cannot vanish with it.
 //!
 //! Between `ready` and `advance` make no other call. Messages may be lost, duplicated or
 //! reordered; call [`Replica::handle_tick`] every few tens of milliseconds so that a leader
@@ -36,11 +42,46 @@ use crate::{Config, Lsn};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReplicaId(pub u32);
 
-/// What a replica must keep durably apart from its log: the highest epoch it has promised.
+/// What a replica must keep durably apart from its log.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct HardState {
     /// No leader of an older epoch is listened to.
     pub epoch: u64,
+    /// The one replica `epoch` was promised to, once known: a second candidate with the
+    /// same epoch is refused.
+    pub leader: Option<ReplicaId>,
+    /// The highest LSN this replica has told a leader it holds durably.
+    pub accepted: Lsn,
+}
+
+/// How a replica is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplicaConfig {
+    /// This replica's number, below `n_replicas`.
+    pub id: ReplicaId,
+    /// How many replicas there are; a majority is `n_replicas / 2 + 1`.
+    pub n_replicas: u32,
+    /// The layout of this replica's log.
+    pub log: Config,
+    /// The most entries one append message carries.
+    pub max_batch: usize,
+}
+
+impl ReplicaConfig {
+    /// Replica `id` of `n_replicas`, with the default log layout and batches of 64 entries.
+    pub fn new(id: ReplicaId, n_replicas: u32) -> Self {
+        Self { id, n_replicas, log: Config::default(), max_batch: 64 }
+    }
+}
+
+/// How the host's work on a [`Ready`] went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Performed {
+    /// Every flush and the hard state are durable, and the messages are sent.
+    All,
+    /// A write or sync failed; the replica stops.
+    Failed,
 }
 
 /// One entry of the replicated log.
@@ -115,6 +156,9 @@ pub enum Message {
         last: Lsn,
         /// The epoch of that entry.
         last_epoch: u64,
+        /// False if the replica lost entries it had accepted (damage found at restart) and
+        /// no leader has brought it back yet: it must not count towards the majority.
+        intact: bool,
     },
 }
 
@@ -172,8 +216,10 @@ pub enum ProposeError {
 pub enum ReplicaError {
     /// Reading the log back failed.
     Recovery(RecoveryError),
-    /// A record that is not an entry this module wrote.
+    /// A record that is not an entry this module wrote, or an LSN the log does not hold.
     BadEntry(Lsn),
+    /// A configuration with no replicas, or an id not below `n_replicas`.
+    BadConfig,
     /// `promote` with an epoch not above the one already promised.
     StaleEpoch {
         /// The epoch already promised.
@@ -205,7 +251,8 @@ pub struct Replica {
     cache_first: Lsn,
     role: Role,
     progress: BTreeMap<ReplicaId, Progress>,
-    surveyed: BTreeMap<ReplicaId, (u64, Lsn)>,
+    /// Survey replies: (last epoch, last LSN) and whether the replica counts.
+    surveyed: BTreeMap<ReplicaId, ((u64, Lsn), bool)>,
     commit: Lsn,
     messages: Vec<(ReplicaId, Message)>,
     promotion: Option<Promotion>,
@@ -217,26 +264,25 @@ impl Replica {
     ///
     /// # Errors
     ///
-    /// [`ReplicaError::Recovery`] if the log cannot be read back, [`ReplicaError::BadEntry`]
+    /// [`ReplicaError::BadConfig`] for an id not below `n_replicas` or a batch of zero;
+    /// [`ReplicaError::Recovery`] if the log cannot be read back; [`ReplicaError::BadEntry`]
     /// if it holds a record that is not a replicated entry.
     pub fn new<S: Storage>(
-        id: ReplicaId,
-        n_replicas: u32,
-        config: Config,
-        hard: HardState,
+        config: ReplicaConfig,
+        mut hard: HardState,
         recovery: Recovery,
         storage: &S,
         seed: u64,
     ) -> Result<Self, ReplicaError> {
+        if config.id.0 >= config.n_replicas || config.max_batch == 0 {
+            return Err(ReplicaError::BadConfig);
+        }
+        // FIXME(#5): this reads every payload to learn the epochs; an index of epoch runs
+        // kept beside the hard state would make start-up independent of the log's size.
         let mode = RecoveryMode::TolerateTornTail;
-        let records = replay(
-            storage,
-            &config,
-            mode,
-            Lsn::ZERO,
-            Until::Lsn(recovery.last_lsn()),
-        )
-        .map_err(ReplicaError::Recovery)?;
+        let until = Until::Lsn(recovery.last_lsn());
+        let records =
+            replay(storage, &config.log, mode, Lsn::ZERO, until).map_err(ReplicaError::Recovery)?;
         let mut epochs: Vec<(Lsn, u64)> = Vec::new();
         for record in &records {
             let entry = decode(&record.payload).ok_or(ReplicaError::BadEntry(record.lsn))?;
@@ -244,15 +290,24 @@ impl Replica {
                 epochs.push((record.lsn, entry.epoch));
             }
         }
-        let log = Log::resume(config, recovery, seed);
+        // A log holding a newer epoch than the hard state was written after a promise whose
+        // own write was lost: the promise stands.
+        let mut hard_dirty = false;
+        if let Some(&(_, newest)) = epochs.last()
+            && newest > hard.epoch
+        {
+            hard = HardState { epoch: newest, leader: None, accepted: hard.accepted };
+            hard_dirty = true;
+        }
+        let log = Log::resume(config.log, recovery, seed);
         let cache_first = log.next_lsn();
         Ok(Self {
-            id,
-            n_replicas,
-            max_batch: 64,
+            id: config.id,
+            n_replicas: config.n_replicas,
+            max_batch: config.max_batch,
             log,
             hard,
-            hard_dirty: false,
+            hard_dirty,
             epochs,
             cache: Vec::new(),
             cache_first,
@@ -273,15 +328,13 @@ impl Replica {
     /// [`ReplicaError::StaleEpoch`] unless `epoch` is above every epoch promised so far.
     pub fn promote(&mut self, epoch: u64) -> Result<(), ReplicaError> {
         if epoch <= self.hard.epoch {
-            return Err(ReplicaError::StaleEpoch {
-                promised: self.hard.epoch,
-            });
+            return Err(ReplicaError::StaleEpoch { promised: self.hard.epoch });
         }
-        self.promise(epoch);
+        self.promise(epoch, Some(self.id));
         self.role = Role::Candidate;
         self.surveyed.clear();
         let last = self.last_lsn();
-        self.surveyed.insert(self.id, (self.epoch_at(last), last));
+        self.surveyed.insert(self.id, ((self.epoch_at(last), last), self.is_intact()));
         self.broadcast(&Message::Survey { epoch });
         self.tally_survey();
         Ok(())
@@ -318,17 +371,12 @@ impl Replica {
     /// Handles a message from another replica. `storage` is this replica's own segments,
     /// read when a follower's log must be cut or a lagging follower served.
     pub fn handle_message<S: Storage>(&mut self, storage: &S, from: ReplicaId, message: Message) {
-        if self.stopped {
+        // Nothing from outside the group, or claiming to be this replica, is believed.
+        if self.stopped || from.0 >= self.n_replicas || from == self.id {
             return;
         }
         match message {
-            Message::Append {
-                epoch,
-                prev,
-                prev_epoch,
-                entries,
-                commit,
-            } => {
+            Message::Append { epoch, prev, prev_epoch, entries, commit } => {
                 self.handle_append(storage, from, epoch, (prev, prev_epoch), entries, commit);
             }
             Message::Accepted { epoch, through } => {
@@ -339,50 +387,39 @@ impl Replica {
                     && epoch == self.hard.epoch
                     && let Some(progress) = self.progress.get_mut(&from)
                 {
-                    progress.next = Lsn(progress.next.0.saturating_sub(1).min(last.0 + 1).max(1));
+                    let hint = last.0.saturating_add(1);
+                    progress.next = Lsn(progress.next.0.saturating_sub(1).min(hint).max(1));
                     progress.waiting = false;
                     self.send_append(from, Some(storage));
                 }
             }
             Message::Stale { epoch } => {
                 if epoch > self.hard.epoch {
-                    self.promise(epoch);
+                    self.promise(epoch, None);
                     self.role = Role::Follower(None);
                 }
             }
             Message::Survey { epoch } => {
-                if epoch < self.hard.epoch {
-                    self.messages.push((
-                        from,
-                        Message::Stale {
-                            epoch: self.hard.epoch,
-                        },
-                    ));
+                let promised_elsewhere = epoch == self.hard.epoch
+                    && self.hard.leader.is_some_and(|leader| leader != from);
+                if epoch < self.hard.epoch || promised_elsewhere {
+                    self.messages.push((from, Message::Stale { epoch: self.hard.epoch }));
                     return;
                 }
-                if epoch > self.hard.epoch {
-                    self.promise(epoch);
+                if epoch > self.hard.epoch || self.hard.leader.is_none() {
+                    self.promise(epoch, Some(from));
                     self.role = Role::Follower(None);
                 }
                 // Sent after this ready's flushes, so everything appended is durable by then.
                 let last = self.last_lsn();
                 let last_epoch = self.epoch_at(last);
-                self.messages.push((
-                    from,
-                    Message::SurveyReply {
-                        epoch,
-                        last,
-                        last_epoch,
-                    },
-                ));
+                let intact = self.is_intact();
+                self.messages
+                    .push((from, Message::SurveyReply { epoch, last, last_epoch, intact }));
             }
-            Message::SurveyReply {
-                epoch,
-                last,
-                last_epoch,
-            } => {
+            Message::SurveyReply { epoch, last, last_epoch, intact } => {
                 if self.role == Role::Candidate && epoch == self.hard.epoch {
-                    self.surveyed.insert(from, (last_epoch, last));
+                    self.surveyed.insert(from, ((last_epoch, last), intact));
                     self.tally_survey();
                 }
             }
@@ -434,10 +471,10 @@ impl Replica {
         (!idle).then_some(ready)
     }
 
-    /// Reports that the host performed `ready`: `Ok` if every flush succeeded. After a failed
-    /// flush the replica stops; rebuild it from recovery.
-    pub fn advance(&mut self, ready: &Ready, performed: Result<(), ()>) {
-        if performed.is_err() {
+    /// Reports how the host's work on `ready` went. After a failure the replica stops;
+    /// rebuild it from recovery.
+    pub fn advance(&mut self, ready: &Ready, performed: Performed) {
+        if performed != Performed::All {
             self.log.handle_flush_failed();
             self.stopped = true;
             return;
@@ -446,8 +483,15 @@ impl Replica {
             self.log.handle_flushed(flush.through);
         }
         if self.role == Role::Leader {
+            // The leader's own durable entries count as accepted by it.
+            let durable = self.log.durable_lsn();
+            if durable > self.hard.accepted {
+                self.hard.accepted = durable;
+                self.hard_dirty = true;
+            }
             self.maybe_commit();
         }
+        self.trim_cache();
     }
 
     /// The part this replica plays.
@@ -458,6 +502,11 @@ impl Replica {
     /// The commit point this replica knows: entries through it are durable on a majority.
     pub fn committed(&self) -> Lsn {
         self.commit
+    }
+
+    /// What this replica keeps durably apart from its log.
+    pub fn hard_state(&self) -> HardState {
+        self.hard
     }
 
     /// The epoch promised.
@@ -477,9 +526,10 @@ impl Replica {
     /// [`ReplicaError::Recovery`] if reading `storage` fails, [`ReplicaError::BadEntry`] if
     /// the record is not an entry or the log does not reach `lsn`.
     pub fn entry<S: Storage>(&self, storage: &S, lsn: Lsn) -> Result<Entry, ReplicaError> {
-        self.entries(storage, lsn, 1)?
-            .pop()
-            .ok_or(ReplicaError::BadEntry(lsn))
+        if lsn == Lsn::ZERO || lsn > self.last_lsn() {
+            return Err(ReplicaError::BadEntry(lsn));
+        }
+        self.entries(storage, lsn, 1)?.pop().ok_or(ReplicaError::BadEntry(lsn))
     }
 
     fn handle_append<S: Storage>(
@@ -491,24 +541,20 @@ impl Replica {
         entries: Vec<Entry>,
         commit: Lsn,
     ) {
-        if epoch < self.hard.epoch {
-            self.messages.push((
-                from,
-                Message::Stale {
-                    epoch: self.hard.epoch,
-                },
-            ));
+        let promised_elsewhere =
+            epoch == self.hard.epoch && self.hard.leader.is_some_and(|leader| leader != from);
+        if epoch < self.hard.epoch || promised_elsewhere {
+            self.messages.push((from, Message::Stale { epoch: self.hard.epoch }));
             return;
         }
-        if epoch > self.hard.epoch {
-            self.promise(epoch);
+        if epoch > self.hard.epoch || self.hard.leader.is_none() {
+            self.promise(epoch, Some(from));
         }
         self.role = Role::Follower(Some(from));
         let last = self.last_lsn();
         if prev > last || self.epoch_at(prev) != prev_epoch {
-            let hint = if prev > last { last } else { Lsn(prev.0 - 1) };
-            self.messages
-                .push((from, Message::Mismatch { epoch, last: hint }));
+            let hint = if prev > last { last } else { Lsn(prev.0.saturating_sub(1)) };
+            self.messages.push((from, Message::Mismatch { epoch, last: hint }));
             return;
         }
         let through = Lsn(prev.0 + entries.len() as u64);
@@ -529,6 +575,10 @@ impl Replica {
                     return;
                 }
                 self.forget_from(lsn);
+                if self.hard.accepted >= lsn {
+                    self.hard.accepted = Lsn(lsn.0 - 1);
+                    self.hard_dirty = true;
+                }
             }
             for entry in entries.into_iter().skip(skip) {
                 if self.append(entry).is_err() {
@@ -537,8 +587,12 @@ impl Replica {
             }
         }
         self.commit = self.commit.max(commit.min(through));
-        self.messages
-            .push((from, Message::Accepted { epoch, through }));
+        if through > self.hard.accepted {
+            // Persisted with this ready, before the message below is sent.
+            self.hard.accepted = through;
+            self.hard_dirty = true;
+        }
+        self.messages.push((from, Message::Accepted { epoch, through }));
     }
 
     fn handle_accepted<S: Storage>(
@@ -551,6 +605,8 @@ impl Replica {
         if self.role != Role::Leader || epoch != self.hard.epoch {
             return;
         }
+        // A follower cannot hold more than this leader wrote.
+        let through = through.min(self.last_lsn());
         let Some(progress) = self.progress.get_mut(&from) else {
             return;
         };
@@ -563,18 +619,16 @@ impl Replica {
         }
     }
 
-    /// Counts survey replies; with a majority, takes office or defers.
+    /// Counts survey replies; with a majority of intact replicas, takes office or defers.
     fn tally_survey(&mut self) {
         let majority = self.n_replicas as usize / 2 + 1;
-        if self.surveyed.len() < majority {
+        let n_intact = self.surveyed.values().filter(|(_, intact)| *intact).count();
+        if n_intact < majority {
             return;
         }
-        let own = self.surveyed[&self.id];
-        let best = self
-            .surveyed
-            .iter()
-            .max_by_key(|(id, last)| (**last, **id == self.id));
-        if let Some((&best_id, &best_last)) = best
+        let (own, _) = self.surveyed[&self.id];
+        let best = self.surveyed.iter().max_by_key(|(id, (last, _))| (*last, **id == self.id));
+        if let Some((&best_id, &(best_last, _))) = best
             && best_last > own
         {
             self.role = Role::Follower(None);
@@ -587,16 +641,7 @@ impl Replica {
         self.progress = self
             .followers()
             .into_iter()
-            .map(|id| {
-                (
-                    id,
-                    Progress {
-                        next,
-                        matched: Lsn::ZERO,
-                        waiting: false,
-                    },
-                )
-            })
+            .map(|id| (id, Progress { next, matched: Lsn::ZERO, waiting: false }))
             .collect();
         let entry = Entry {
             epoch: self.hard.epoch,
@@ -623,9 +668,7 @@ impl Replica {
             return;
         }
         let last = self.last_lsn();
-        let count = (last.0 + 1)
-            .saturating_sub(progress.next.0)
-            .min(self.max_batch as u64);
+        let count = (last.0 + 1).saturating_sub(progress.next.0).min(self.max_batch as u64);
         let entries = match (count, progress.next >= self.cache_first, storage) {
             (0, _, _) => Vec::new(),
             (_, true, _) => self.cached(progress.next, count as usize),
@@ -669,11 +712,7 @@ impl Replica {
 
     fn append(&mut self, entry: Entry) -> Result<Lsn, AppendError> {
         let lsn = self.log.append(entry.timestamp, &encode(&entry))?;
-        if self
-            .epochs
-            .last()
-            .is_none_or(|&(_, epoch)| epoch != entry.epoch)
-        {
+        if self.epochs.last().is_none_or(|&(_, epoch)| epoch != entry.epoch) {
             self.epochs.push((lsn, entry.epoch));
         }
         if self.cache.is_empty() {
@@ -694,9 +733,29 @@ impl Replica {
         }
     }
 
-    fn promise(&mut self, epoch: u64) {
+    fn promise(&mut self, epoch: u64, leader: Option<ReplicaId>) {
         self.hard.epoch = epoch;
+        self.hard.leader = leader;
         self.hard_dirty = true;
+    }
+
+    /// Whether this replica holds everything it ever told a leader it held.
+    fn is_intact(&self) -> bool {
+        self.last_lsn() >= self.hard.accepted
+    }
+
+    /// Drops cached entries that no follower needs any more.
+    fn trim_cache(&mut self) {
+        let needed = match self.role {
+            Role::Leader => self.progress.values().map(|p| p.matched).min().unwrap_or(self.commit),
+            _ => self.commit,
+        };
+        let keep_from = needed.min(self.commit).0 + 1;
+        if keep_from > self.cache_first.0 {
+            let n_drop = ((keep_from - self.cache_first.0) as usize).min(self.cache.len());
+            self.cache.drain(..n_drop);
+            self.cache_first = Lsn(self.cache_first.0 + n_drop as u64);
+        }
     }
 
     fn epoch_at(&self, lsn: Lsn) -> u64 {
@@ -708,10 +767,7 @@ impl Replica {
     }
 
     fn followers(&self) -> Vec<ReplicaId> {
-        (0..self.n_replicas)
-            .map(ReplicaId)
-            .filter(|&id| id != self.id)
-            .collect()
+        (0..self.n_replicas).map(ReplicaId).filter(|&id| id != self.id).collect()
     }
 
     fn broadcast(&mut self, message: &Message) {
@@ -721,10 +777,13 @@ impl Replica {
     }
 
     fn cached(&self, from: Lsn, count: usize) -> Vec<Entry> {
-        let start = (from.0 - self.cache_first.0) as usize;
+        let start = (from.0.saturating_sub(self.cache_first.0) as usize).min(self.cache.len());
         self.cache[start..(start + count).min(self.cache.len())].to_vec()
     }
 
+    /// Up to `count` entries from `from`, from the cache or else from `storage`.
+    // FIXME(#5): a read from storage replays the log from its first segment; picking the
+    // segments by LSN range would make catching a follower up linear.
     fn entries<S: Storage>(
         &self,
         storage: &S,
@@ -736,20 +795,12 @@ impl Replica {
         }
         let until = Until::Lsn(Lsn(from.0 + count as u64 - 1));
         let config = self.log.config();
-        let records = replay(
-            storage,
-            &config,
-            RecoveryMode::TolerateTornTail,
-            Lsn(from.0 - 1),
-            until,
-        )
-        .map_err(ReplicaError::Recovery)?;
+        let records =
+            replay(storage, &config, RecoveryMode::TolerateTornTail, Lsn(from.0 - 1), until)
+                .map_err(ReplicaError::Recovery)?;
         let decode_record = |record: &crate::Record| {
             let entry = decode(&record.payload).ok_or(ReplicaError::BadEntry(record.lsn))?;
-            Ok(Entry {
-                timestamp: record.timestamp,
-                ..entry
-            })
+            Ok(Entry { timestamp: record.timestamp, ..entry })
         };
         records.iter().map(decode_record).collect()
     }
@@ -775,12 +826,7 @@ fn decode(record: &[u8]) -> Option<Entry> {
         _ => return None,
     };
     // The timestamp lives in the record's header; the caller fills it in.
-    Some(Entry {
-        epoch,
-        timestamp: 0,
-        kind,
-        payload: record[9..].to_vec(),
-    })
+    Some(Entry { epoch, timestamp: 0, kind, payload: record[9..].to_vec() })
 }
 
 impl fmt::Display for ReplicaError {
@@ -788,6 +834,7 @@ impl fmt::Display for ReplicaError {
         match self {
             Self::Recovery(error) => write!(f, "reading the log back failed: {error}"),
             Self::BadEntry(lsn) => write!(f, "record {lsn} is not a replicated entry"),
+            Self::BadConfig => f.write_str("the replica's id is not below the number of replicas"),
             Self::StaleEpoch { promised } => {
                 write!(f, "epoch {promised} or a newer one was already promised")
             }

@@ -3,7 +3,7 @@
 
 use crate::Lsn;
 use crate::format::{
-    ALIGN, RecordFault, RecordHeader, SEGMENT_HEADER_LEN, SegmentHeader, framed_len,
+    ALIGN, RecordFault, RecordHeader, SEGMENT_HEADER_LEN, SegmentHeader, framed_len, peek,
 };
 
 /// Where a committed record sits in its segment.
@@ -96,9 +96,9 @@ pub(crate) fn scan(
 ) -> SegmentScan {
     let mut scan = SegmentScan {
         header,
-        // Enough for records of 96 bytes of payload or more without growing; pages that go
-        // unused are never touched.
-        records: Vec::with_capacity(bytes.len() / 128 + 16),
+        // Enough for records of 96 bytes of payload or more without growing, capped so a huge
+        // damaged file cannot reserve much; pages that go unused are never touched.
+        records: Vec::with_capacity((bytes.len() / 128).min(1 << 20) + 16),
         committed_len: SEGMENT_HEADER_LEN,
         end: SegmentEnd::Clean,
         skipped: Vec::new(),
@@ -124,10 +124,7 @@ pub(crate) fn scan(
                     }
                     continue;
                 }
-                Ok((record, _)) => Fault::Sequence {
-                    expected,
-                    found: record.lsn,
-                },
+                Ok((record, _)) => Fault::Sequence { expected, found: record.lsn },
                 Err(RecordFault::Short) if offset >= bytes.len() => {
                     // The file ends exactly at a record boundary.
                     break;
@@ -180,26 +177,22 @@ fn classify(
         return SegmentEnd::Clean;
     }
     // Look past the damage for any record that was written after a lost record was durable.
+    // The cheap fields filter out almost every position before a checksum is computed.
+    // FIXME(#5): a crafted segment can make every position pass the filter, which costs
+    // segment size times record size; a checksum over the header alone would bound it.
     let mut at = offset + ALIGN;
     while at + crate::format::RECORD_HEADER_LEN <= bytes.len() {
-        if let Ok((record, _)) = RecordHeader::decode(&bytes[at..], scan.header.salt, max_len)
-            && record.lsn >= first_lost
-            && record.durable_at_write >= first_lost
+        let claims_witness = peek(&bytes[at..], max_len)
+            .is_some_and(|(lsn, durable)| lsn >= first_lost && durable >= first_lost);
+        if claims_witness
+            && let Ok((record, _)) = RecordHeader::decode(&bytes[at..], scan.header.salt, max_len)
         {
-            return SegmentEnd::Damaged {
-                offset,
-                fault,
-                witness: record.lsn,
-            };
+            return SegmentEnd::Damaged { offset, fault, witness: record.lsn };
         }
         at += ALIGN;
     }
     let offset = scan.committed_len;
-    let fault = if uncommitted {
-        Fault::UncommittedBatch
-    } else {
-        fault
-    };
+    let fault = if uncommitted { Fault::UncommittedBatch } else { fault };
     SegmentEnd::Torn { offset, fault }
 }
 
@@ -213,7 +206,9 @@ fn next_valid(
 ) -> Option<(usize, Lsn)> {
     let mut at = offset + ALIGN;
     while at < bytes.len() {
-        if let Ok((record, _)) = RecordHeader::decode(&bytes[at..], salt, max_len)
+        let plausible = peek(&bytes[at..], max_len).is_some_and(|(lsn, _)| lsn >= expected);
+        if plausible
+            && let Ok((record, _)) = RecordHeader::decode(&bytes[at..], salt, max_len)
             && record.lsn >= expected
         {
             return Some((at, record.lsn));

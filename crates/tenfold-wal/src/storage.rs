@@ -59,12 +59,15 @@ pub enum Io {
         /// The segment number.
         segment: u64,
     },
-    /// Cut segment `segment` to `len` bytes and sync it: this removes a torn tail.
+    /// Cut segment `segment` to `len` bytes, reserve `preallocate` bytes for it again if the
+    /// platform allows, and sync it: this removes a torn tail or a divergent suffix.
     Truncate {
         /// The segment number.
         segment: u64,
         /// The new length.
         len: u64,
+        /// How many bytes to reserve for the file again, or 0.
+        preallocate: u64,
     },
     /// Delete segment `segment` and sync its directory.
     Remove {
@@ -100,20 +103,11 @@ impl MemStorage {
     /// [`MissingSegment`] if a write, truncate or remove names a segment that does not exist.
     pub fn apply(&mut self, io: &Io) -> Result<(), MissingSegment> {
         match io {
-            Io::Create {
-                segment, header, ..
-            } => {
+            Io::Create { segment, header, .. } => {
                 self.files.insert(*segment, header.clone());
             }
-            Io::Write {
-                segment,
-                offset,
-                bytes,
-            } => {
-                let file = self
-                    .files
-                    .get_mut(segment)
-                    .ok_or(MissingSegment(*segment))?;
+            Io::Write { segment, offset, bytes } => {
+                let file = self.files.get_mut(segment).ok_or(MissingSegment(*segment))?;
                 let start = *offset as usize;
                 if file.len() < start + bytes.len() {
                     file.resize(start + bytes.len(), 0);
@@ -124,11 +118,8 @@ impl MemStorage {
                 return Err(MissingSegment(*segment));
             }
             Io::Sync { .. } => {}
-            Io::Truncate { segment, len } => {
-                let file = self
-                    .files
-                    .get_mut(segment)
-                    .ok_or(MissingSegment(*segment))?;
+            Io::Truncate { segment, len, .. } => {
+                let file = self.files.get_mut(segment).ok_or(MissingSegment(*segment))?;
                 file.resize(*len as usize, 0);
             }
             Io::Remove { segment } => {

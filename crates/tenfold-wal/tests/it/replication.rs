@@ -12,18 +12,20 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use tenfold_sim::{Config, Context, Failure, Fault, Node, NodeId, Seeds, Sim, SimRng};
-use tenfold_wal::replica::{HardState, Message, Promotion, Replica, ReplicaId, Role};
+use tenfold_wal::replica::{
+    HardState, Message, Performed, Promotion, Replica, ReplicaConfig, ReplicaId, Role,
+};
 use tenfold_wal::{Lsn, RecoveryMode, recover};
 
 use crate::sim::{DiskStorage, perform};
 
-const HARD_STATE: &str = "hard-state";
+/// The hard state lives in two files written in turn, each with a sequence number and a
+/// checksum, so a torn or rotted write leaves the other copy to fall back on.
+const HARD_STATES: [&str; 2] = ["hard-state.0", "hard-state.1"];
 const TICK: u64 = u64::MAX;
 
 fn log_config() -> tenfold_wal::Config {
-    tenfold_wal::Config::default()
-        .segment_size(4096)
-        .preallocate(false)
+    tenfold_wal::Config::default().segment_size(4096).preallocate(false)
 }
 
 #[derive(Clone, Debug, Hash)]
@@ -51,6 +53,8 @@ struct ReplicaNode {
     proposed: BTreeMap<u64, u64>,
     applied_through: Lsn,
     applied: BTreeMap<u64, u64>,
+    /// The sequence number of the last hard-state copy written.
+    hard_seq: u64,
     /// A promotion this replica deferred to another, resent on each tick until a leader of
     /// that epoch or a later one is heard from.
     deferred: Option<(NodeId, u64)>,
@@ -65,24 +69,50 @@ impl ReplicaNode {
         for name in disk.list() {
             let _ = disk.reopen(&name);
         }
-        let hard = match disk.read_all(HARD_STATE) {
-            Ok(bytes) if bytes.len() == 8 => HardState {
-                epoch: u64::from_le_bytes(bytes.try_into().unwrap_or_default()),
-            },
-            _ => HardState::default(),
+        let copies = HARD_STATES.map(|name| disk.read_all(name).ok());
+        let newest = copies
+            .iter()
+            .flatten()
+            .filter_map(|bytes| decode_hard_state(bytes))
+            .max_by_key(|(seq, _)| *seq);
+        let hard = match (newest, copies.iter().any(Option::is_some)) {
+            (Some((seq, hard)), _) => {
+                self.hard_seq = seq;
+                hard
+            }
+            (None, false) => HardState::default(),
+            // Both copies are damaged: what this replica promised and accepted is unknown, so
+            // it never counts towards a majority again (its log still raises its epoch).
+            (None, true) => {
+                HardState { accepted: Lsn::new(tenfold_wal::MAX_LSN), ..HardState::default() }
+            }
         };
         let storage = DiskStorage(disk);
-        let recovery = match recover(
-            &storage,
-            &log_config(),
-            RecoveryMode::TolerateTornTail,
-            None,
-        ) {
+        let mode = RecoveryMode::TolerateTornTail;
+        let recovery = match recover(&storage, &log_config(), mode, None) {
             Ok(recovery) => recovery,
-            Err(error) => panic!("replica {} cannot recover its log: {error}", id.0),
+            Err(_) => {
+                // Damage below the durable tail: as an operator would, wipe the log and let a
+                // leader rebuild it. The hard state still says what this replica accepted, so
+                // it sits out promotions until then.
+                for name in disk.list().into_iter().filter(|name| name.ends_with(".wal")) {
+                    let _ = disk.remove(&name);
+                }
+                let storage = DiskStorage(disk);
+                recover(&storage, &log_config(), mode, None).expect("an empty log recovers")
+            }
         };
-        let replica = Replica::new(id, n, log_config(), hard, recovery, &storage, seed);
-        self.replica = Some(replica.unwrap_or_else(|e| panic!("replica {}: {e}", id.0)));
+        let storage = DiskStorage(disk);
+        let config = ReplicaConfig { log: log_config(), ..ReplicaConfig::new(id, n) };
+        let replica = Replica::new(config, hard, recovery, &storage, seed);
+        let mut replica = replica.unwrap_or_else(|e| panic!("replica {}: {e}", id.0));
+        // The coordinator's part: a leader that restarts is promoted again, with a new epoch.
+        let hard = replica.hard_state();
+        if hard.leader == Some(id) {
+            let epoch = (hard.epoch / u64::from(n) + 1) * u64::from(n) + u64::from(id.0) + 1;
+            let _ = replica.promote(epoch);
+        }
+        self.replica = Some(replica);
         self.applied_through = Lsn::ZERO;
         self.proposed.clear();
         self.drain(cx);
@@ -97,25 +127,24 @@ impl ReplicaNode {
             };
             let Some(ready) = replica.ready() else { return };
             let disk = cx.disk();
-            let mut performed = Ok(());
-            if let Some(hard) = ready.hard_state {
-                let saved = if disk.exists(HARD_STATE) {
-                    Ok(())
-                } else {
-                    disk.create(HARD_STATE)
-                };
-                let saved = saved
-                    .and_then(|()| disk.write_at(HARD_STATE, 0, &hard.epoch.to_le_bytes()))
-                    .and_then(|()| disk.sync(HARD_STATE));
-                performed = saved.map_err(|_| ());
-            }
+            let mut performed = true;
             for flush in &ready.flushes {
-                if performed.is_ok() && !flush.ops.iter().all(|io| perform(disk, io).is_ok()) {
-                    performed = Err(());
-                }
+                performed = performed && flush.ops.iter().all(|io| perform(disk, io).is_ok());
             }
+            if let (true, Some(hard)) = (performed, ready.hard_state) {
+                self.hard_seq += 1;
+                let name = HARD_STATES[(self.hard_seq % 2) as usize];
+                let saved = if disk.exists(name) { Ok(()) } else { disk.create(name) };
+                let bytes = encode_hard_state(self.hard_seq, &hard);
+                let saved = saved
+                    .and_then(|()| disk.truncate(name, 0))
+                    .and_then(|()| disk.write_at(name, 0, &bytes))
+                    .and_then(|()| disk.sync(name));
+                performed = saved.is_ok();
+            }
+            let performed = if performed { Performed::All } else { Performed::Failed };
             replica.advance(&ready, performed);
-            if performed.is_err() {
+            if performed == Performed::Failed {
                 // What reached the disk is unknown: start over from what is on it.
                 self.replica = None;
                 self.start(cx);
@@ -146,10 +175,8 @@ impl ReplicaNode {
                 break;
             };
             if entry.payload.len() == 8 {
-                applied.push((
-                    next,
-                    u64::from_le_bytes(entry.payload.try_into().unwrap_or_default()),
-                ));
+                applied
+                    .push((next, u64::from_le_bytes(entry.payload.try_into().unwrap_or_default())));
             }
             self.applied_through = Lsn::new(next);
             next += 1;
@@ -227,7 +254,15 @@ impl Node for ReplicaNode {
     }
 }
 
-fn run(seed: u64, n: u32) -> Result<(u64, u64), Failure> {
+/// What one run did.
+struct Outcome {
+    acked: u64,
+    crashes: u64,
+    /// 1 if damage left no safe promotion at the end.
+    unavailable: u64,
+}
+
+fn run(seed: u64, n: u32) -> Result<Outcome, Failure> {
     let mut config = Config::new(seed, n);
     config.net.default_link.loss = 0.05;
     config.net.default_link.duplicate = 0.02;
@@ -235,41 +270,40 @@ fn run(seed: u64, n: u32) -> Result<(u64, u64), Failure> {
     config.disk.sector_size = 64;
     config.disk.torn_write = 0.5;
     config.disk.zeroed_tail = 0.3;
+    config.disk.sync_fail = 0.005;
+    config.disk.bit_flip = 0.0005;
+    config.disk.misdirect = 0.0002;
     let mut sim = Sim::new(config, |_| ReplicaNode {
         replica: None,
         proposed: BTreeMap::new(),
         applied_through: Lsn::ZERO,
         applied: BTreeMap::new(),
         deferred: None,
+        hard_seq: 0,
     });
 
     let mut applied_at: BTreeMap<u64, u64> = BTreeMap::new();
     let acked_by_leaders: Rc<RefCell<BTreeMap<u64, u64>>> = Rc::default();
     let acked = Rc::clone(&acked_by_leaders);
-    sim.invariant(
-        "one value per lsn, and acknowledged values stick",
-        move |check| {
-            for (node, out) in check.outputs() {
-                let (lsn, value, what) = match *out {
-                    Out::Applied { lsn, value } => (lsn, value, "applied"),
-                    Out::Acked { lsn, value } => (lsn, value, "acknowledged"),
-                };
-                let mut acked = acked.borrow_mut();
-                if let Some(&first) = applied_at.get(&lsn).or_else(|| acked.get(&lsn))
-                    && first != value
-                {
-                    return Err(format!(
-                        "{node} {what} {value} at lsn {lsn}, where {first} was"
-                    ));
-                }
-                match out {
-                    Out::Applied { .. } => applied_at.insert(lsn, value),
-                    Out::Acked { .. } => acked.insert(lsn, value),
-                };
+    sim.invariant("one value per lsn, and acknowledged values stick", move |check| {
+        for (node, out) in check.outputs() {
+            let (lsn, value, what) = match *out {
+                Out::Applied { lsn, value } => (lsn, value, "applied"),
+                Out::Acked { lsn, value } => (lsn, value, "acknowledged"),
+            };
+            let mut acked = acked.borrow_mut();
+            if let Some(&first) = applied_at.get(&lsn).or_else(|| acked.get(&lsn))
+                && first != value
+            {
+                return Err(format!("{node} {what} {value} at lsn {lsn}, where {first} was"));
             }
-            Ok(())
-        },
-    );
+            match out {
+                Out::Applied { .. } => applied_at.insert(lsn, value),
+                Out::Acked { .. } => acked.insert(lsn, value),
+            };
+        }
+        Ok(())
+    });
 
     // Phase one, 4 s of trouble: writes, promotions, crashes, partitions.
     let mut rng = SimRng::derive(seed, 0x5e91);
@@ -281,34 +315,23 @@ fn run(seed: u64, n: u32) -> Result<(u64, u64), Failure> {
         if tick % 30 == 0 {
             round += 1;
             let node = rng.below(n64);
-            sim.input_at(
-                at,
-                NodeId(node as u32),
-                Cmd::Promote(round * n64 + node + 1),
-            );
+            sim.input_at(at, NodeId(node as u32), Cmd::Promote(round * n64 + node + 1));
         }
         if rng.chance(0.02) {
             let node = NodeId(rng.below(n64) as u32);
             sim.schedule(at, Fault::Crash(node));
-            sim.schedule(
-                at + Duration::from_millis(rng.between(10, 300)),
-                Fault::Restart(node),
-            );
+            sim.schedule(at + Duration::from_millis(rng.between(10, 300)), Fault::Restart(node));
+        }
+        if rng.chance(0.01) {
+            let node = NodeId(rng.below(n64) as u32);
+            sim.schedule(at, Fault::Pause(node, Duration::from_millis(rng.between(50, 400))));
         }
         if rng.chance(0.01) {
             let cut = rng.below(n64) as u32;
             let side_a = vec![NodeId(cut)];
             let side_b = (0..n).filter(|&id| id != cut).map(NodeId).collect();
             let heal_after = Some(Duration::from_millis(rng.between(50, 500)));
-            sim.schedule(
-                at,
-                Fault::Partition {
-                    side_a,
-                    side_b,
-                    one_way: false,
-                    heal_after,
-                },
-            );
+            sim.schedule(at, Fault::Partition { side_a, side_b, one_way: false, heal_after });
         }
     }
     // Phase two: everything heals and restarts, one last promotion, and writes go on.
@@ -317,12 +340,14 @@ fn run(seed: u64, n: u32) -> Result<(u64, u64), Failure> {
     for node in 0..n {
         sim.schedule(calm, Fault::Restart(NodeId(node)));
     }
-    let final_round = round + 100;
-    sim.input_at(
-        calm + Duration::from_millis(100),
-        NodeId(0),
-        Cmd::Promote(final_round * n64 + 1),
-    );
+    // A promotion can be lost with a crash or a message; try a few, the last one well before
+    // the end.
+    for attempt in 0..3u64 {
+        let final_round = round + 100 + attempt;
+        let node = attempt % n64;
+        let at = calm + Duration::from_millis(100 + 400 * attempt);
+        sim.input_at(at, NodeId(node as u32), Cmd::Promote(final_round * n64 + node + 1));
+    }
     for tick in 0..100u64 {
         let at = calm + Duration::from_millis(1_000 + 10 * tick);
         for node in 0..n {
@@ -332,29 +357,37 @@ fn run(seed: u64, n: u32) -> Result<(u64, u64), Failure> {
     sim.run_until(calm + Duration::from_millis(4_000))?;
 
     // The leader at the end holds every write acknowledged at any time.
-    let leader = (0..n).filter_map(|id| sim.node(NodeId(id))).find(|node| {
-        node.replica
-            .as_ref()
-            .is_some_and(|replica| replica.role() == Role::Leader)
-    });
+    let leader = (0..n)
+        .filter_map(|id| sim.node(NodeId(id)))
+        .find(|node| node.replica.as_ref().is_some_and(|replica| replica.role() == Role::Leader));
     let Some(leader) = leader else {
-        return Err(end_failure(
-            seed,
-            &sim,
-            "no leader after the final promotion".into(),
-        ));
+        // Damage that cost a majority of replicas entries they had accepted leaves no safe
+        // promotion: the group stays without a leader rather than risk a write. Anything
+        // else without a leader is a failure.
+        let replicas = (0..n).filter_map(|id| sim.node(NodeId(id))?.replica.as_ref());
+        let n_intact = replicas.filter(|r| r.last_lsn() >= r.hard_state().accepted).count();
+        if n_intact < n as usize / 2 + 1 {
+            return Ok(Outcome { acked: 0, crashes: sim.stats().crashes, unavailable: 1 });
+        }
+        let states: Vec<String> = (0..n)
+            .map(|id| match sim.node(NodeId(id)).and_then(|node| node.replica.as_ref()) {
+                Some(r) => {
+                    format!("n{id}: {:?} last {} {:?}", r.role(), r.last_lsn(), r.hard_state())
+                }
+                None => format!("n{id}: down"),
+            })
+            .collect();
+        let message = format!("no leader after the final promotion; {}", states.join("; "));
+        return Err(end_failure(seed, &sim, message));
     };
+
     let acked = acked_by_leaders.borrow();
     for (lsn, value) in acked.iter() {
         if leader.applied.get(lsn) != Some(value) {
-            return Err(end_failure(
-                seed,
-                &sim,
-                format!("acknowledged {value} at {lsn} was lost"),
-            ));
+            return Err(end_failure(seed, &sim, format!("acknowledged {value} at {lsn} was lost")));
         }
     }
-    Ok((acked.len() as u64, sim.stats().crashes))
+    Ok(Outcome { acked: acked.len() as u64, crashes: sim.stats().crashes, unavailable: 0 })
 }
 
 fn end_failure(seed: u64, sim: &Sim<ReplicaNode>, message: String) -> Failure {
@@ -366,30 +399,65 @@ fn end_failure(seed: u64, sim: &Sim<ReplicaNode>, message: String) -> Failure {
     }
 }
 
-/// Runs the seeds and returns how many seeds ran, writes were acknowledged and crashes hit.
-fn check_seeds(n: u32, default_seeds: u64) -> (u64, u64, u64) {
+/// Runs the seeds and returns how many ran, writes acknowledged, crashes, and runs that
+/// ended without a safe promotion.
+fn check_seeds(n: u32, default_seeds: u64) -> [u64; 4] {
     let seeds = Seeds::from_env(default_seeds).unwrap();
-    let (mut n_acked, mut n_crashes) = (0, 0);
+    let mut totals = [seeds.count(), 0, 0, 0];
     seeds.check(|seed| {
-        let (acked, crashes) = run(seed, n)?;
-        n_acked += acked;
-        n_crashes += crashes;
+        let outcome = run(seed, n)?;
+        totals[1] += outcome.acked;
+        totals[2] += outcome.crashes;
+        totals[3] += outcome.unavailable;
         Ok(())
     });
-    assert!(n_acked > 0, "writes were acknowledged");
-    (seeds.count(), n_acked, n_crashes)
+    assert!(totals[1] > 0, "writes were acknowledged");
+    totals
 }
 
 #[test]
 fn three_replicas_never_lose_an_acknowledged_write() {
-    let (n_seeds, n_acked, n_crashes) = check_seeds(3, 40);
-    println!("3 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost");
+    let [n_seeds, n_acked, n_crashes, n_stuck] = check_seeds(3, 40);
+    println!(
+        "3 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost; \
+         {n_stuck} ended with a damaged majority and no leader"
+    );
 }
 
 #[test]
 fn five_replicas_never_lose_an_acknowledged_write() {
-    let (n_seeds, n_acked, n_crashes) = check_seeds(5, 20);
-    println!("5 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost");
+    let [n_seeds, n_acked, n_crashes, n_stuck] = check_seeds(5, 20);
+    println!(
+        "5 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost; \
+         {n_stuck} ended with a damaged majority and no leader"
+    );
+}
+
+/// A hard-state copy: sequence number, epoch, whether a leader is known and which, the
+/// accepted LSN, then a CRC-32 of all that.
+fn encode_hard_state(seq: u64, hard: &HardState) -> Vec<u8> {
+    let mut bytes = seq.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&hard.epoch.to_le_bytes());
+    bytes.push(u8::from(hard.leader.is_some()));
+    bytes.extend_from_slice(&hard.leader.map_or(0, |leader| leader.0).to_le_bytes());
+    bytes.extend_from_slice(&hard.accepted.get().to_le_bytes());
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+fn decode_hard_state(bytes: &[u8]) -> Option<(u64, HardState)> {
+    let field = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+    };
+    let crc = u32::from_le_bytes(bytes.get(29..33)?.try_into().ok()?);
+    if bytes.len() != 33 || crc32fast::hash(&bytes[..29]) != crc {
+        return None;
+    }
+    let leader = u32::from_le_bytes(bytes[17..21].try_into().ok()?);
+    let leader = (bytes[16] == 1).then_some(ReplicaId(leader));
+    let hard = HardState { epoch: field(8)?, leader, accepted: Lsn::new(field(21)?) };
+    Some((field(0)?, hard))
 }
 
 /// A replica on in-memory storage, driven by hand.
@@ -403,8 +471,8 @@ impl Manual {
         let storage = tenfold_wal::MemStorage::new();
         let recovery = recover(&storage, &log_config(), RecoveryMode::Strict, None).unwrap();
         let hard = HardState::default();
-        let replica =
-            Replica::new(ReplicaId(id), n, log_config(), hard, recovery, &storage, 1).unwrap();
+        let config = ReplicaConfig { log: log_config(), ..ReplicaConfig::new(ReplicaId(id), n) };
+        let replica = Replica::new(config, hard, recovery, &storage, 1).unwrap();
         Self { replica, storage }
     }
 
@@ -417,15 +485,14 @@ impl Manual {
                     self.storage.apply(io).unwrap();
                 }
             }
-            self.replica.advance(&ready, Ok(()));
+            self.replica.advance(&ready, Performed::All);
             sent.extend(ready.messages);
         }
         sent
     }
 
     fn receive(&mut self, from: u32, message: Message) -> Vec<(ReplicaId, Message)> {
-        self.replica
-            .handle_message(&self.storage, ReplicaId(from), message);
+        self.replica.handle_message(&self.storage, ReplicaId(from), message);
         self.settle()
     }
 }
@@ -479,23 +546,11 @@ fn an_older_epochs_entry_commits_only_beneath_one_of_the_current_epoch() {
 
     // Replica 1 holds "A" (epoch 1) but not yet the promotion: a majority has lsn 2, and it
     // must not count.
-    replicas[0].receive(
-        1,
-        Message::Accepted {
-            epoch: 3,
-            through: Lsn::new(2),
-        },
-    );
+    replicas[0].receive(1, Message::Accepted { epoch: 3, through: Lsn::new(2) });
     assert_eq!(replicas[0].replica.committed(), Lsn::new(1));
 
     // Once the epoch-3 entry is on a majority, both commit.
-    replicas[0].receive(
-        1,
-        Message::Accepted {
-            epoch: 3,
-            through: Lsn::new(3),
-        },
-    );
+    replicas[0].receive(1, Message::Accepted { epoch: 3, through: Lsn::new(3) });
     assert_eq!(replicas[0].replica.committed(), Lsn::new(3));
 }
 
@@ -514,9 +569,7 @@ fn promotion_defers_to_a_more_complete_log_and_stale_leaders_are_fenced() {
     replicas[2].replica.promote(5).unwrap();
     let surveys = replicas[2].settle();
     let replies = deliver(&mut replicas, &surveys, 2, 1);
-    let Some((_, reply)) = replies.first() else {
-        panic!("replica 1 answers the survey")
-    };
+    let Some((_, reply)) = replies.first() else { panic!("replica 1 answers the survey") };
     replicas[2].receive(1, reply.clone());
     let ready_promotion = replicas[2].replica.role();
     assert_eq!(ready_promotion, Role::Follower(None));
