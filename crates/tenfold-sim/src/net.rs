@@ -302,8 +302,12 @@ impl Network {
     }
 
     /// Draws a random partition: each node joins side A with even odds, redrawn until both
-    /// sides have a node. Returns the sides.
+    /// sides have a node. Returns the sides; with fewer than two nodes, side B is empty and the
+    /// partition cuts nothing.
     pub(crate) fn random_sides(&self, rng: &mut SimRng) -> (Vec<NodeId>, Vec<NodeId>) {
+        if self.n_nodes < 2 {
+            return ((0..self.n_nodes as u32).map(NodeId).collect(), Vec::new());
+        }
         loop {
             let (mut a, mut b) = (Vec::new(), Vec::new());
             for node in 0..self.n_nodes as u32 {

@@ -93,5 +93,5 @@ fn maybe(rng: &mut SimRng, low: f64, high: f64) -> f64 {
 }
 
 fn log_uniform(rng: &mut SimRng, low: f64, high: f64) -> f64 {
-    (low.ln() + rng.unit() * (high.ln() - low.ln())).exp()
+    libm::exp(libm::log(low) + rng.unit() * (libm::log(high) - libm::log(low)))
 }

@@ -233,3 +233,18 @@ fn names_are_durable_and_checked() {
         DiskErrorKind::NotFound
     );
 }
+
+#[test]
+fn huge_offsets_and_lengths_are_a_full_disk_not_a_crash() {
+    let mut disk = disk(DiskConfig::default());
+    disk.create("f").unwrap();
+    disk.append("f", b"kept").unwrap();
+    for offset in [u64::MAX - 3, 1 << 50, MAX_FILE_LEN] {
+        let error = disk.write_at("f", offset, b"abcdefgh").unwrap_err();
+        assert_eq!(error.kind(), DiskErrorKind::NoSpace, "offset {offset}");
+    }
+    let error = disk.truncate("f", 1 << 50).unwrap_err();
+    assert_eq!(error.kind(), DiskErrorKind::NoSpace);
+    // Nothing already written was lost to the refused calls.
+    assert_eq!(disk.read_all("f").unwrap(), b"kept");
+}
