@@ -48,7 +48,10 @@ impl WalDir {
     ///
     /// As for [`Dir::open`].
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, Error> {
-        Ok(Self { dir: Dir::open(path)?, open: BTreeMap::new() })
+        Ok(Self {
+            dir: Dir::open(path)?,
+            open: BTreeMap::new(),
+        })
     }
 
     /// Performs the steps of a flush (or a recovery's repairs) in order, stopping at the
@@ -69,7 +72,11 @@ impl WalDir {
 
     fn perform_one(&mut self, io: &Io) -> Result<(), Error> {
         match io {
-            Io::Create { segment, header, preallocate } => {
+            Io::Create {
+                segment,
+                header,
+                preallocate,
+            } => {
                 let mut file = self.dir.create(&segment_file_name(*segment))?;
                 file.write_at(0, header)?;
                 if *preallocate > 0 {
@@ -78,11 +85,17 @@ impl WalDir {
                 file.sync_all()?;
                 self.open.insert(*segment, file);
             }
-            Io::Write { segment, offset, bytes } => {
-                self.file(*segment)?.write_at(*offset, bytes)?
-            }
+            Io::Write {
+                segment,
+                offset,
+                bytes,
+            } => self.file(*segment)?.write_at(*offset, bytes)?,
             Io::Sync { segment } => self.file(*segment)?.sync_data()?,
-            Io::Truncate { segment, len, preallocate } => {
+            Io::Truncate {
+                segment,
+                len,
+                preallocate,
+            } => {
                 let file = self.file(*segment)?;
                 file.truncate(*len)?;
                 // A cut gives back the blocks past it; take them again for later appends.
@@ -162,8 +175,15 @@ pub enum SharedWalError {
 impl SharedWal {
     /// Shares `log`, writing its segments into `dir`.
     pub fn new(log: Log, dir: WalDir) -> Self {
-        let state = SharedState { log, flushing: false };
-        Self { state: Mutex::new(state), flushed: Condvar::new(), dir: Mutex::new(dir) }
+        let state = SharedState {
+            log,
+            flushing: false,
+        };
+        Self {
+            state: Mutex::new(state),
+            flushed: Condvar::new(),
+            dir: Mutex::new(dir),
+        }
     }
 
     /// Appends a record and returns its LSN once it is durable.
@@ -174,7 +194,10 @@ impl SharedWal {
     /// an earlier failure), [`SharedWalError::Io`] if the flush carrying it failed.
     pub fn append(&self, timestamp: u64, payload: &[u8]) -> Result<Lsn, SharedWalError> {
         let mut state = self.state.lock();
-        let lsn = state.log.append(timestamp, payload).map_err(SharedWalError::Append)?;
+        let lsn = state
+            .log
+            .append(timestamp, payload)
+            .map_err(SharedWalError::Append)?;
         loop {
             if state.log.durable_lsn() >= lsn {
                 return Ok(lsn);

@@ -133,7 +133,11 @@ impl RecordHeader {
         header[8..16].copy_from_slice(&self.lsn.0.to_le_bytes());
         header[16..24].copy_from_slice(&self.timestamp.to_le_bytes());
         header[24] = KIND_DATA;
-        header[25] = if self.end_of_batch { FLAG_END_OF_BATCH } else { 0 };
+        header[25] = if self.end_of_batch {
+            FLAG_END_OF_BATCH
+        } else {
+            0
+        };
         let lag = self.lsn.0.saturating_sub(self.durable_at_write.0);
         header[28..32].copy_from_slice(&u32::try_from(lag).unwrap_or(u32::MAX).to_le_bytes());
         let start = out.len();
@@ -228,7 +232,11 @@ pub(crate) fn peek(bytes: &[u8], max_len: u32) -> Option<(Lsn, Lsn)> {
         return None;
     }
     let lag = read_u32(header, 28);
-    let durable = if lag == u32::MAX { 0 } else { lsn.saturating_sub(u64::from(lag)) };
+    let durable = if lag == u32::MAX {
+        0
+    } else {
+        lsn.saturating_sub(u64::from(lag))
+    };
     Some((Lsn(lsn), Lsn(durable)))
 }
 

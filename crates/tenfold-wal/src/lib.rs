@@ -182,7 +182,11 @@ impl Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { segment_size: 64 << 20, max_record_len: 16 << 20, preallocate: true }
+        Self {
+            segment_size: 64 << 20,
+            max_record_len: 16 << 20,
+            preallocate: true,
+        }
     }
 }
 

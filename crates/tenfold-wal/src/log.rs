@@ -110,7 +110,10 @@ impl Log {
         }
         if payload.len() > self.config.max_record_len as usize {
             let max = self.config.max_record_len;
-            return Err(AppendError::TooLarge { len: payload.len(), max });
+            return Err(AppendError::TooLarge {
+                len: payload.len(),
+                max,
+            });
         }
         self.last_timestamp = self.last_timestamp.max(timestamp);
         let lsn = self.next_lsn;
@@ -151,13 +154,19 @@ impl Log {
         }
         self.seal_portion();
         self.flushed = Lsn(self.next_lsn.0 - 1);
-        Some(Flush { ops: std::mem::take(&mut self.ops), through: self.flushed })
+        Some(Flush {
+            ops: std::mem::take(&mut self.ops),
+            through: self.flushed,
+        })
     }
 
     /// Reports that the flush through `through` is done: every write and sync succeeded.
     /// The durable LSN advances to it.
     pub fn handle_flushed(&mut self, through: Lsn) {
-        debug_assert!(through <= self.flushed, "acknowledged {through} beyond the last flush");
+        debug_assert!(
+            through <= self.flushed,
+            "acknowledged {through} beyond the last flush"
+        );
         self.durable = self.durable.max(through.min(self.flushed));
     }
 
@@ -177,7 +186,9 @@ impl Log {
         self.segments.retain(|info| {
             let remove = info.last_lsn < keep_from && Some(info.segment) != tail;
             if remove {
-                ops.push(Io::Remove { segment: info.segment });
+                ops.push(Io::Remove {
+                    segment: info.segment,
+                });
             }
             !remove
         });
@@ -217,16 +228,34 @@ impl Log {
         let changed = || TruncateError::Read(RecoveryError::changed(segment));
         let header = SegmentHeader::decode(&bytes).map_err(|_| changed())?;
         let scan = crate::scan::scan(&bytes, header, self.config.max_record_len, false);
-        let record = scan.records.iter().find(|record| record.lsn == cut).ok_or_else(changed)?;
+        let record = scan
+            .records
+            .iter()
+            .find(|record| record.lsn == cut)
+            .ok_or_else(changed)?;
         for removed in self.segments.drain(idx + 1..).rev() {
-            self.ops.push(Io::Remove { segment: removed.segment });
+            self.ops.push(Io::Remove {
+                segment: removed.segment,
+            });
         }
-        let preallocate = if self.config.preallocate { self.config.segment_size } else { 0 };
-        self.ops.push(Io::Truncate { segment, len: record.offset as u64, preallocate });
+        let preallocate = if self.config.preallocate {
+            self.config.segment_size
+        } else {
+            0
+        };
+        self.ops.push(Io::Truncate {
+            segment,
+            len: record.offset as u64,
+            preallocate,
+        });
         let info = &mut self.segments[idx];
         info.n_records -= info.last_lsn.0 - keep.0;
         info.last_lsn = keep;
-        self.tail = Some(Tail { segment, salt: header.salt, len: record.offset as u64 });
+        self.tail = Some(Tail {
+            segment,
+            salt: header.salt,
+            len: record.offset as u64,
+        });
         self.next_lsn = cut;
         self.durable = self.durable.min(keep);
         self.flushed = self.flushed.min(keep);
@@ -282,18 +311,40 @@ impl Log {
         let capacity = self.buf.len();
         let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(capacity));
         let offset = tail.len - bytes.len() as u64;
-        self.ops.push(Io::Write { segment: tail.segment, offset, bytes });
-        self.ops.push(Io::Sync { segment: tail.segment });
+        self.ops.push(Io::Write {
+            segment: tail.segment,
+            offset,
+            bytes,
+        });
+        self.ops.push(Io::Sync {
+            segment: tail.segment,
+        });
     }
 
     /// Starts a new segment whose first record is `first_lsn`.
     fn roll(&mut self, first_lsn: Lsn) {
         let segment = self.tail.map_or(1, |tail| tail.segment + 1);
         let salt = splitmix64(self.seed ^ segment.rotate_left(32));
-        let header = SegmentHeader { segment, first_lsn, salt };
-        let preallocate = if self.config.preallocate { self.config.segment_size } else { 0 };
-        self.ops.push(Io::Create { segment, header: header.encode().to_vec(), preallocate });
-        self.tail = Some(Tail { segment, salt, len: SEGMENT_HEADER_LEN as u64 });
+        let header = SegmentHeader {
+            segment,
+            first_lsn,
+            salt,
+        };
+        let preallocate = if self.config.preallocate {
+            self.config.segment_size
+        } else {
+            0
+        };
+        self.ops.push(Io::Create {
+            segment,
+            header: header.encode().to_vec(),
+            preallocate,
+        });
+        self.tail = Some(Tail {
+            segment,
+            salt,
+            len: SEGMENT_HEADER_LEN as u64,
+        });
         self.segments.push(SegmentInfo {
             segment,
             first_lsn,

@@ -204,7 +204,9 @@ pub(crate) fn walk<S: Storage>(
     mode: RecoveryMode,
     mut visit: impl FnMut(&[u8], &[RecordInfo]) -> ControlFlow<()>,
 ) -> Result<Recovery, RecoveryError> {
-    let mut numbers = storage.segments().map_err(|e| RecoveryError::storage(0, e))?;
+    let mut numbers = storage
+        .segments()
+        .map_err(|e| RecoveryError::storage(0, e))?;
     numbers.sort_unstable();
     let mut recovery = Recovery {
         segments: Vec::new(),
@@ -216,8 +218,9 @@ pub(crate) fn walk<S: Storage>(
     };
     for (idx, &segment) in numbers.iter().enumerate() {
         let is_last = idx + 1 == numbers.len();
-        let bytes =
-            storage.read_segment(segment).map_err(|e| RecoveryError::storage(segment, e))?;
+        let bytes = storage
+            .read_segment(segment)
+            .map_err(|e| RecoveryError::storage(segment, e))?;
         let records = recover_segment(&mut recovery, segment, &bytes, is_last, config, mode)?;
         if visit(&bytes, &records).is_break() {
             break;
@@ -238,7 +241,9 @@ fn recover_segment(
     let header = match SegmentHeader::decode(bytes) {
         Ok(header) if header.segment == segment => header,
         Ok(header) => {
-            let kind = RecoveryErrorKind::WrongSegment { found: header.segment };
+            let kind = RecoveryErrorKind::WrongSegment {
+                found: header.segment,
+            };
             return Err(RecoveryError::new(segment, 0, kind));
         }
         // A crash between creating the file and syncing its header leaves a short or zeroed
@@ -255,18 +260,30 @@ fn recover_segment(
     if header.first_lsn != expected
         && !(recovery.segments.is_empty() || mode == RecoveryMode::Salvage)
     {
-        let kind = RecoveryErrorKind::Gap { expected, found: header.first_lsn };
+        let kind = RecoveryErrorKind::Gap {
+            expected,
+            found: header.first_lsn,
+        };
         return Err(RecoveryError::new(segment, 0, kind));
     }
 
     let salvage = mode == RecoveryMode::Salvage;
     let scan = scan::scan(bytes, header, config.max_record_len, salvage);
     for &(offset, first, last) in &scan.skipped {
-        recovery.skipped.push(Skipped { segment, offset: offset as u64, first, last });
+        recovery.skipped.push(Skipped {
+            segment,
+            offset: offset as u64,
+            first,
+            last,
+        });
     }
     match scan.end {
         SegmentEnd::Clean => {}
-        SegmentEnd::Damaged { offset, fault, witness } => {
+        SegmentEnd::Damaged {
+            offset,
+            fault,
+            witness,
+        } => {
             let kind = RecoveryErrorKind::Corrupt { fault, witness };
             return Err(RecoveryError::new(segment, offset as u64, kind));
         }
@@ -282,15 +299,31 @@ fn recover_segment(
             ));
         }
         SegmentEnd::Torn { offset, fault } => {
-            recovery.torn = Some(TornTail { segment, offset: offset as u64, fault });
+            recovery.torn = Some(TornTail {
+                segment,
+                offset: offset as u64,
+                fault,
+            });
             if is_last {
-                let preallocate = if config.preallocate { config.segment_size } else { 0 };
-                recovery.repairs.push(Io::Truncate { segment, len: offset as u64, preallocate });
+                let preallocate = if config.preallocate {
+                    config.segment_size
+                } else {
+                    0
+                };
+                recovery.repairs.push(Io::Truncate {
+                    segment,
+                    len: offset as u64,
+                    preallocate,
+                });
             }
         }
     }
     push_segment(recovery, segment, &header, &scan.records);
-    recovery.tail = Some(Tail { segment, salt: header.salt, len: scan.committed_len as u64 });
+    recovery.tail = Some(Tail {
+        segment,
+        salt: header.salt,
+        len: scan.committed_len as u64,
+    });
     Ok(scan.records)
 }
 
@@ -304,9 +337,12 @@ fn push_segment(
         recovery.last_timestamp = recovery.last_timestamp.max(last.timestamp);
     }
     // In a salvage the first readable record may come after a skipped run.
-    let first_lsn = records.first().map_or(header.first_lsn, |record| record.lsn);
-    let last_lsn =
-        records.last().map_or_else(|| Lsn(header.first_lsn.0.saturating_sub(1)), |r| r.lsn);
+    let first_lsn = records
+        .first()
+        .map_or(header.first_lsn, |record| record.lsn);
+    let last_lsn = records
+        .last()
+        .map_or_else(|| Lsn(header.first_lsn.0.saturating_sub(1)), |r| r.lsn);
     recovery.segments.push(SegmentInfo {
         segment,
         first_lsn,
@@ -318,7 +354,12 @@ fn push_segment(
 
 impl RecoveryError {
     fn new(segment: u64, offset: u64, kind: RecoveryErrorKind) -> Self {
-        Self { segment, offset, kind, source: None }
+        Self {
+            segment,
+            offset,
+            kind,
+            source: None,
+        }
     }
 
     /// Records from `expected` on were asked for, but the log goes on only from `found`.
@@ -369,7 +410,10 @@ impl fmt::Display for RecoveryError {
                 write!(f, "header names segment {found}")?;
             }
             RecoveryErrorKind::Gap { expected, found } => {
-                write!(f, "starts at lsn {found}, expected {expected}: a segment is missing")?;
+                write!(
+                    f,
+                    "starts at lsn {found}, expected {expected}: a segment is missing"
+                )?;
             }
             RecoveryErrorKind::Corrupt { fault, witness } => write!(
                 f,

@@ -70,7 +70,11 @@ pub fn replay<S: Storage>(
             }
             let start = info.offset + RECORD_HEADER_LEN;
             let payload = bytes[start..start + info.len as usize].to_vec();
-            records.push(Record { lsn: info.lsn, timestamp: info.timestamp, payload });
+            records.push(Record {
+                lsn: info.lsn,
+                timestamp: info.timestamp,
+                payload,
+            });
         }
         ControlFlow::Continue(())
     })?;

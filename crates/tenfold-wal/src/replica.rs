@@ -70,7 +70,12 @@ pub struct ReplicaConfig {
 impl ReplicaConfig {
     /// Replica `id` of `n_replicas`, with the default log layout and batches of 64 entries.
     pub fn new(id: ReplicaId, n_replicas: u32) -> Self {
-        Self { id, n_replicas, log: Config::default(), max_batch: 64 }
+        Self {
+            id,
+            n_replicas,
+            log: Config::default(),
+            max_batch: 64,
+        }
     }
 }
 
@@ -296,7 +301,11 @@ impl Replica {
         if let Some(&(_, newest)) = epochs.last()
             && newest > hard.epoch
         {
-            hard = HardState { epoch: newest, leader: None, accepted: hard.accepted };
+            hard = HardState {
+                epoch: newest,
+                leader: None,
+                accepted: hard.accepted,
+            };
             hard_dirty = true;
         }
         let log = Log::resume(config.log, recovery, seed);
@@ -328,13 +337,16 @@ impl Replica {
     /// [`ReplicaError::StaleEpoch`] unless `epoch` is above every epoch promised so far.
     pub fn promote(&mut self, epoch: u64) -> Result<(), ReplicaError> {
         if epoch <= self.hard.epoch {
-            return Err(ReplicaError::StaleEpoch { promised: self.hard.epoch });
+            return Err(ReplicaError::StaleEpoch {
+                promised: self.hard.epoch,
+            });
         }
         self.promise(epoch, Some(self.id));
         self.role = Role::Candidate;
         self.surveyed.clear();
         let last = self.last_lsn();
-        self.surveyed.insert(self.id, ((self.epoch_at(last), last), self.is_intact()));
+        self.surveyed
+            .insert(self.id, ((self.epoch_at(last), last), self.is_intact()));
         self.broadcast(&Message::Survey { epoch });
         self.tally_survey();
         Ok(())
@@ -376,7 +388,13 @@ impl Replica {
             return;
         }
         match message {
-            Message::Append { epoch, prev, prev_epoch, entries, commit } => {
+            Message::Append {
+                epoch,
+                prev,
+                prev_epoch,
+                entries,
+                commit,
+            } => {
                 self.handle_append(storage, from, epoch, (prev, prev_epoch), entries, commit);
             }
             Message::Accepted { epoch, through } => {
@@ -403,7 +421,12 @@ impl Replica {
                 let promised_elsewhere = epoch == self.hard.epoch
                     && self.hard.leader.is_some_and(|leader| leader != from);
                 if epoch < self.hard.epoch || promised_elsewhere {
-                    self.messages.push((from, Message::Stale { epoch: self.hard.epoch }));
+                    self.messages.push((
+                        from,
+                        Message::Stale {
+                            epoch: self.hard.epoch,
+                        },
+                    ));
                     return;
                 }
                 if epoch > self.hard.epoch || self.hard.leader.is_none() {
@@ -414,10 +437,22 @@ impl Replica {
                 let last = self.last_lsn();
                 let last_epoch = self.epoch_at(last);
                 let intact = self.is_intact();
-                self.messages
-                    .push((from, Message::SurveyReply { epoch, last, last_epoch, intact }));
+                self.messages.push((
+                    from,
+                    Message::SurveyReply {
+                        epoch,
+                        last,
+                        last_epoch,
+                        intact,
+                    },
+                ));
             }
-            Message::SurveyReply { epoch, last, last_epoch, intact } => {
+            Message::SurveyReply {
+                epoch,
+                last,
+                last_epoch,
+                intact,
+            } => {
                 if self.role == Role::Candidate && epoch == self.hard.epoch {
                     self.surveyed.insert(from, ((last_epoch, last), intact));
                     self.tally_survey();
@@ -529,7 +564,9 @@ impl Replica {
         if lsn == Lsn::ZERO || lsn > self.last_lsn() {
             return Err(ReplicaError::BadEntry(lsn));
         }
-        self.entries(storage, lsn, 1)?.pop().ok_or(ReplicaError::BadEntry(lsn))
+        self.entries(storage, lsn, 1)?
+            .pop()
+            .ok_or(ReplicaError::BadEntry(lsn))
     }
 
     fn handle_append<S: Storage>(
@@ -544,7 +581,12 @@ impl Replica {
         let promised_elsewhere =
             epoch == self.hard.epoch && self.hard.leader.is_some_and(|leader| leader != from);
         if epoch < self.hard.epoch || promised_elsewhere {
-            self.messages.push((from, Message::Stale { epoch: self.hard.epoch }));
+            self.messages.push((
+                from,
+                Message::Stale {
+                    epoch: self.hard.epoch,
+                },
+            ));
             return;
         }
         if epoch > self.hard.epoch || self.hard.leader.is_none() {
@@ -553,8 +595,13 @@ impl Replica {
         self.role = Role::Follower(Some(from));
         let last = self.last_lsn();
         if prev > last || self.epoch_at(prev) != prev_epoch {
-            let hint = if prev > last { last } else { Lsn(prev.0.saturating_sub(1)) };
-            self.messages.push((from, Message::Mismatch { epoch, last: hint }));
+            let hint = if prev > last {
+                last
+            } else {
+                Lsn(prev.0.saturating_sub(1))
+            };
+            self.messages
+                .push((from, Message::Mismatch { epoch, last: hint }));
             return;
         }
         let through = Lsn(prev.0 + entries.len() as u64);
@@ -592,7 +639,8 @@ impl Replica {
             self.hard.accepted = through;
             self.hard_dirty = true;
         }
-        self.messages.push((from, Message::Accepted { epoch, through }));
+        self.messages
+            .push((from, Message::Accepted { epoch, through }));
     }
 
     fn handle_accepted<S: Storage>(
@@ -627,7 +675,10 @@ impl Replica {
             return;
         }
         let (own, _) = self.surveyed[&self.id];
-        let best = self.surveyed.iter().max_by_key(|(id, (last, _))| (*last, **id == self.id));
+        let best = self
+            .surveyed
+            .iter()
+            .max_by_key(|(id, (last, _))| (*last, **id == self.id));
         if let Some((&best_id, &(best_last, _))) = best
             && best_last > own
         {
@@ -641,7 +692,16 @@ impl Replica {
         self.progress = self
             .followers()
             .into_iter()
-            .map(|id| (id, Progress { next, matched: Lsn::ZERO, waiting: false }))
+            .map(|id| {
+                (
+                    id,
+                    Progress {
+                        next,
+                        matched: Lsn::ZERO,
+                        waiting: false,
+                    },
+                )
+            })
             .collect();
         let entry = Entry {
             epoch: self.hard.epoch,
@@ -668,7 +728,9 @@ impl Replica {
             return;
         }
         let last = self.last_lsn();
-        let count = (last.0 + 1).saturating_sub(progress.next.0).min(self.max_batch as u64);
+        let count = (last.0 + 1)
+            .saturating_sub(progress.next.0)
+            .min(self.max_batch as u64);
         let entries = match (count, progress.next >= self.cache_first, storage) {
             (0, _, _) => Vec::new(),
             (_, true, _) => self.cached(progress.next, count as usize),
@@ -712,7 +774,11 @@ impl Replica {
 
     fn append(&mut self, entry: Entry) -> Result<Lsn, AppendError> {
         let lsn = self.log.append(entry.timestamp, &encode(&entry))?;
-        if self.epochs.last().is_none_or(|&(_, epoch)| epoch != entry.epoch) {
+        if self
+            .epochs
+            .last()
+            .is_none_or(|&(_, epoch)| epoch != entry.epoch)
+        {
             self.epochs.push((lsn, entry.epoch));
         }
         if self.cache.is_empty() {
@@ -747,7 +813,12 @@ impl Replica {
     /// Drops cached entries that no follower needs any more.
     fn trim_cache(&mut self) {
         let needed = match self.role {
-            Role::Leader => self.progress.values().map(|p| p.matched).min().unwrap_or(self.commit),
+            Role::Leader => self
+                .progress
+                .values()
+                .map(|p| p.matched)
+                .min()
+                .unwrap_or(self.commit),
             _ => self.commit,
         };
         let keep_from = needed.min(self.commit).0 + 1;
@@ -767,7 +838,10 @@ impl Replica {
     }
 
     fn followers(&self) -> Vec<ReplicaId> {
-        (0..self.n_replicas).map(ReplicaId).filter(|&id| id != self.id).collect()
+        (0..self.n_replicas)
+            .map(ReplicaId)
+            .filter(|&id| id != self.id)
+            .collect()
     }
 
     fn broadcast(&mut self, message: &Message) {
@@ -795,12 +869,20 @@ impl Replica {
         }
         let until = Until::Lsn(Lsn(from.0 + count as u64 - 1));
         let config = self.log.config();
-        let records =
-            replay(storage, &config, RecoveryMode::TolerateTornTail, Lsn(from.0 - 1), until)
-                .map_err(ReplicaError::Recovery)?;
+        let records = replay(
+            storage,
+            &config,
+            RecoveryMode::TolerateTornTail,
+            Lsn(from.0 - 1),
+            until,
+        )
+        .map_err(ReplicaError::Recovery)?;
         let decode_record = |record: &crate::Record| {
             let entry = decode(&record.payload).ok_or(ReplicaError::BadEntry(record.lsn))?;
-            Ok(Entry { timestamp: record.timestamp, ..entry })
+            Ok(Entry {
+                timestamp: record.timestamp,
+                ..entry
+            })
         };
         records.iter().map(decode_record).collect()
     }
@@ -826,7 +908,12 @@ fn decode(record: &[u8]) -> Option<Entry> {
         _ => return None,
     };
     // The timestamp lives in the record's header; the caller fills it in.
-    Some(Entry { epoch, timestamp: 0, kind, payload: record[9..].to_vec() })
+    Some(Entry {
+        epoch,
+        timestamp: 0,
+        kind,
+        payload: record[9..].to_vec(),
+    })
 }
 
 impl fmt::Display for ReplicaError {

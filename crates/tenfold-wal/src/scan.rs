@@ -124,7 +124,10 @@ pub(crate) fn scan(
                     }
                     continue;
                 }
-                Ok((record, _)) => Fault::Sequence { expected, found: record.lsn },
+                Ok((record, _)) => Fault::Sequence {
+                    expected,
+                    found: record.lsn,
+                },
                 Err(RecordFault::Short) if offset >= bytes.len() => {
                     // The file ends exactly at a record boundary.
                     break;
@@ -187,12 +190,20 @@ fn classify(
         if claims_witness
             && let Ok((record, _)) = RecordHeader::decode(&bytes[at..], scan.header.salt, max_len)
         {
-            return SegmentEnd::Damaged { offset, fault, witness: record.lsn };
+            return SegmentEnd::Damaged {
+                offset,
+                fault,
+                witness: record.lsn,
+            };
         }
         at += ALIGN;
     }
     let offset = scan.committed_len;
-    let fault = if uncommitted { Fault::UncommittedBatch } else { fault };
+    let fault = if uncommitted {
+        Fault::UncommittedBatch
+    } else {
+        fault
+    };
     SegmentEnd::Torn { offset, fault }
 }
 

@@ -103,11 +103,20 @@ impl MemStorage {
     /// [`MissingSegment`] if a write, truncate or remove names a segment that does not exist.
     pub fn apply(&mut self, io: &Io) -> Result<(), MissingSegment> {
         match io {
-            Io::Create { segment, header, .. } => {
+            Io::Create {
+                segment, header, ..
+            } => {
                 self.files.insert(*segment, header.clone());
             }
-            Io::Write { segment, offset, bytes } => {
-                let file = self.files.get_mut(segment).ok_or(MissingSegment(*segment))?;
+            Io::Write {
+                segment,
+                offset,
+                bytes,
+            } => {
+                let file = self
+                    .files
+                    .get_mut(segment)
+                    .ok_or(MissingSegment(*segment))?;
                 let start = *offset as usize;
                 if file.len() < start + bytes.len() {
                     file.resize(start + bytes.len(), 0);
@@ -119,7 +128,10 @@ impl MemStorage {
             }
             Io::Sync { .. } => {}
             Io::Truncate { segment, len, .. } => {
-                let file = self.files.get_mut(segment).ok_or(MissingSegment(*segment))?;
+                let file = self
+                    .files
+                    .get_mut(segment)
+                    .ok_or(MissingSegment(*segment))?;
                 file.resize(*len as usize, 0);
             }
             Io::Remove { segment } => {

@@ -92,7 +92,10 @@ fn sigkill_never_loses_an_acknowledged_record() {
             );
         }
     }
-    assert!(!acknowledged.is_empty(), "seed {seed}: no record was ever acknowledged");
+    assert!(
+        !acknowledged.is_empty(),
+        "seed {seed}: no record was ever acknowledged"
+    );
     println!(
         "{} acknowledged records all recovered after {n_kills} kills",
         acknowledged.len()

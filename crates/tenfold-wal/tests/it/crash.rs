@@ -30,12 +30,25 @@ fn torn_last_write_at_every_byte_keeps_exactly_the_durable_prefix() {
             torn.resize(bytes.len() + 64, filler);
             // A cut inside the last record's zero padding, filled with zeroes, tears nothing.
             let whole = torn[..bytes.len()] == bytes[..];
-            storage.apply(&Io::Write { segment, offset, bytes: torn }).unwrap();
+            storage
+                .apply(&Io::Write {
+                    segment,
+                    offset,
+                    bytes: torn,
+                })
+                .unwrap();
 
             let recovery = recover(&storage, &h.config, RecoveryMode::default(), None).unwrap();
             let last = if whole { Lsn::new(19) } else { Lsn::new(15) };
-            assert_eq!(recovery.last_lsn(), last, "cut at {cut}, filler {filler:#x}");
-            assert_eq!(h.replay(&storage, RecoveryMode::default()), h.expected(last));
+            assert_eq!(
+                recovery.last_lsn(),
+                last,
+                "cut at {cut}, filler {filler:#x}"
+            );
+            assert_eq!(
+                h.replay(&storage, RecoveryMode::default()),
+                h.expected(last)
+            );
             n_cases += 1;
         }
     }
@@ -55,7 +68,11 @@ fn unsynced_sectors_persisted_in_any_order_lose_only_the_unacknowledged_batch() 
         for sector in (0..n_sectors).filter(|s| mask & (1 << s) != 0) {
             let start = sector * SECTOR;
             let chunk = bytes[start..(start + SECTOR).min(bytes.len())].to_vec();
-            let io = Io::Write { segment, offset: offset + start as u64, bytes: chunk };
+            let io = Io::Write {
+                segment,
+                offset: offset + start as u64,
+                bytes: chunk,
+            };
             storage.apply(&io).unwrap();
         }
         let recovery = recover(&storage, &h.config, RecoveryMode::default(), None).unwrap();
@@ -106,7 +123,10 @@ fn damage_below_the_durable_tail_names_segment_and_offset() {
     let error = recover(&h.storage, &h.config, RecoveryMode::default(), None).unwrap_err();
     assert_eq!(error.segment(), 1);
     assert_eq!(error.offset(), 128);
-    let expected = RecoveryErrorKind::Corrupt { fault: Fault::Checksum, witness: Lsn::new(5) };
+    let expected = RecoveryErrorKind::Corrupt {
+        fault: Fault::Checksum,
+        witness: Lsn::new(5),
+    };
     assert_eq!(error.kind(), expected);
     assert_eq!(
         error.to_string(),
@@ -121,11 +141,26 @@ fn misdirected_write_over_durable_data_is_detected() {
     let [(segment, _, bytes)] = writes(&flush).try_into().unwrap();
     // The disk puts the new batch on top of the second batch instead of after the third.
     let second_batch = 48 + 5 * 72;
-    h.storage.apply(&Io::Write { segment, offset: second_batch, bytes }).unwrap();
+    h.storage
+        .apply(&Io::Write {
+            segment,
+            offset: second_batch,
+            bytes,
+        })
+        .unwrap();
     let error = recover(&h.storage, &h.config, RecoveryMode::default(), None).unwrap_err();
     assert_eq!(error.offset(), second_batch);
-    let fault = Fault::Sequence { expected: Lsn::new(6), found: Lsn::new(16) };
-    assert_eq!(error.kind(), RecoveryErrorKind::Corrupt { fault, witness: Lsn::new(17) });
+    let fault = Fault::Sequence {
+        expected: Lsn::new(6),
+        found: Lsn::new(16),
+    };
+    assert_eq!(
+        error.kind(),
+        RecoveryErrorKind::Corrupt {
+            fault,
+            witness: Lsn::new(17)
+        }
+    );
 }
 
 #[test]
@@ -133,12 +168,21 @@ fn misdirected_write_past_the_tail_is_caught_by_the_next_batch() {
     let (mut h, flush) = durable_then_pending();
     let [(segment, offset, bytes)] = writes(&flush).try_into().unwrap();
     // The batch lands 4 KiB too far; the host, told it succeeded, acknowledges it.
-    h.storage.apply(&Io::Write { segment, offset: offset + 4096, bytes }).unwrap();
+    h.storage
+        .apply(&Io::Write {
+            segment,
+            offset: offset + 4096,
+            bytes,
+        })
+        .unwrap();
     h.log.handle_flushed(flush.through);
     h.commit(1, 10);
     let error = recover(&h.storage, &h.config, RecoveryMode::default(), None).unwrap_err();
     assert_eq!(error.offset(), offset);
-    let expected = RecoveryErrorKind::Corrupt { fault: Fault::Zeroed, witness: Lsn::new(20) };
+    let expected = RecoveryErrorKind::Corrupt {
+        fault: Fault::Zeroed,
+        witness: Lsn::new(20),
+    };
     assert_eq!(error.kind(), expected);
 }
 
@@ -154,7 +198,13 @@ fn records_from_another_file_are_never_accepted() {
     let foreign = writes(&other.poll_flush().unwrap()).remove(0).2;
     let mut storage = h.storage.clone();
     let tail = foreign[offset as usize - 48..].to_vec();
-    storage.apply(&Io::Write { segment, offset, bytes: tail }).unwrap();
+    storage
+        .apply(&Io::Write {
+            segment,
+            offset,
+            bytes: tail,
+        })
+        .unwrap();
     let recovery = recover(&storage, &h.config, RecoveryMode::default(), None).unwrap();
     assert_eq!(recovery.last_lsn(), Lsn::new(15));
     assert_eq!(recovery.torn_tail().unwrap().fault, Fault::Checksum);
@@ -165,9 +215,20 @@ fn strict_mode_refuses_a_torn_tail_and_salvage_reads_around_damage() {
     let (h, flush) = durable_then_pending();
     let [(segment, offset, bytes)] = writes(&flush).try_into().unwrap();
     let mut storage = h.storage.clone();
-    storage.apply(&Io::Write { segment, offset, bytes: bytes[..100].to_vec() }).unwrap();
+    storage
+        .apply(&Io::Write {
+            segment,
+            offset,
+            bytes: bytes[..100].to_vec(),
+        })
+        .unwrap();
     let error = recover(&storage, &h.config, RecoveryMode::Strict, None).unwrap_err();
-    assert_eq!(error.kind(), RecoveryErrorKind::TornTail { fault: Fault::Truncated });
+    assert_eq!(
+        error.kind(),
+        RecoveryErrorKind::TornTail {
+            fault: Fault::Truncated
+        }
+    );
     assert_eq!(error.offset(), offset);
 
     // Damage in the middle of durable data: salvage skips exactly the damaged record.
@@ -180,7 +241,10 @@ fn strict_mode_refuses_a_torn_tail_and_salvage_reads_around_damage() {
     let recovery = recover(&storage, &h.config, RecoveryMode::Salvage, None).unwrap();
     let skipped = recovery.skipped();
     assert_eq!(skipped.len(), 1);
-    assert_eq!((skipped[0].first, skipped[0].last), (Lsn::new(2), Lsn::new(2)));
+    assert_eq!(
+        (skipped[0].first, skipped[0].last),
+        (Lsn::new(2), Lsn::new(2))
+    );
 }
 
 #[test]
@@ -199,13 +263,19 @@ fn sealed_segments_allow_no_damage_and_no_gaps() {
     first.truncate(len - 5);
     let error = recover(&storage, &h.config, RecoveryMode::default(), None).unwrap_err();
     assert_eq!(error.segment(), 1);
-    assert!(matches!(error.kind(), RecoveryErrorKind::DamagedSealedSegment { .. }));
+    assert!(matches!(
+        error.kind(),
+        RecoveryErrorKind::DamagedSealedSegment { .. }
+    ));
 
     // A missing segment is a gap.
     let mut storage = h.storage.clone();
     storage.apply(&Io::Remove { segment: 3 }).unwrap();
     let error = recover(&storage, &h.config, RecoveryMode::default(), None).unwrap_err();
-    let gap = RecoveryErrorKind::Gap { expected: Lsn::new(5), found: Lsn::new(7) };
+    let gap = RecoveryErrorKind::Gap {
+        expected: Lsn::new(5),
+        found: Lsn::new(7),
+    };
     assert_eq!((error.segment(), error.kind()), (4, gap));
 }
 
@@ -219,9 +289,15 @@ fn a_segment_whose_creation_never_reached_disk_is_removed() {
     for io in &flush.ops {
         match io {
             // The crash comes after the file was created but before its header was synced.
-            Io::Create { segment, header, .. } => {
+            Io::Create {
+                segment, header, ..
+            } => {
                 let zeroed = vec![0; header.len()];
-                let create = Io::Create { segment: *segment, header: zeroed, preallocate: 0 };
+                let create = Io::Create {
+                    segment: *segment,
+                    header: zeroed,
+                    preallocate: 0,
+                };
                 storage.apply(&create).unwrap();
                 break;
             }
@@ -251,10 +327,17 @@ fn a_segment_whose_creation_never_reached_disk_is_removed() {
 fn a_known_durable_lsn_turns_a_lost_last_batch_into_an_error() {
     let (mut h, flush) = durable_then_pending();
     h.log.handle_flushed(flush.through);
-    let error =
-        recover(&h.storage, &h.config, RecoveryMode::default(), Some(Lsn::new(19))).unwrap_err();
-    let kind =
-        RecoveryErrorKind::EndsBeforeDurable { recovered: Lsn::new(15), durable: Lsn::new(19) };
+    let error = recover(
+        &h.storage,
+        &h.config,
+        RecoveryMode::default(),
+        Some(Lsn::new(19)),
+    )
+    .unwrap_err();
+    let kind = RecoveryErrorKind::EndsBeforeDurable {
+        recovered: Lsn::new(15),
+        durable: Lsn::new(19),
+    };
     assert_eq!(error.kind(), kind);
 }
 
@@ -263,7 +346,10 @@ fn a_failed_flush_stops_the_log_until_recovery() {
     let (mut h, _flush) = durable_then_pending();
     h.log.handle_flush_failed();
     assert!(h.log.is_stopped());
-    assert_eq!(h.log.append(1, b"x"), Err(tenfold_wal::AppendError::Stopped));
+    assert_eq!(
+        h.log.append(1, b"x"),
+        Err(tenfold_wal::AppendError::Stopped)
+    );
     assert!(h.log.poll_flush().is_none());
     assert_eq!(h.log.durable_lsn(), Lsn::new(15));
 }
@@ -273,10 +359,23 @@ fn resume_cuts_the_torn_tail_before_writing_again() {
     let (h, flush) = durable_then_pending();
     let [(segment, offset, bytes)] = writes(&flush).try_into().unwrap();
     let mut storage = h.storage.clone();
-    storage.apply(&Io::Write { segment, offset, bytes: bytes[..200].to_vec() }).unwrap();
+    storage
+        .apply(&Io::Write {
+            segment,
+            offset,
+            bytes: bytes[..200].to_vec(),
+        })
+        .unwrap();
     let recovery = recover(&storage, &h.config, RecoveryMode::default(), None).unwrap();
     let preallocate = 1 << 20; // The segment size: the cut takes its blocks back.
-    assert_eq!(recovery.repairs(), [Io::Truncate { segment: 1, len: offset, preallocate }]);
+    assert_eq!(
+        recovery.repairs(),
+        [Io::Truncate {
+            segment: 1,
+            len: offset,
+            preallocate
+        }]
+    );
     let mut log = Log::resume(h.config, recovery, 8);
     assert_eq!(log.append(9_999, b"next").unwrap(), Lsn::new(16));
     let flush = log.poll_flush().unwrap();
@@ -304,7 +403,13 @@ fn foreign_files_are_refused_by_their_header() {
         assert_eq!(verdict, Err(HeaderFault::Magic), "{name}");
     }
     let mut storage = MemStorage::new();
-    storage.apply(&Io::Create { segment: 1, header: vec![0xFF; 72], preallocate: 0 }).unwrap();
+    storage
+        .apply(&Io::Create {
+            segment: 1,
+            header: vec![0xFF; 72],
+            preallocate: 0,
+        })
+        .unwrap();
     let error = recover(&storage, &Config::default(), RecoveryMode::default(), None).unwrap_err();
     assert_eq!(error.kind(), RecoveryErrorKind::BadHeader);
 }

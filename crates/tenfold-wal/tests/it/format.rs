@@ -21,7 +21,12 @@ fn a_first_flush_has_the_documented_bytes() {
     log.append(0x0102, b"hello").unwrap();
     let flush = log.poll_flush().unwrap();
     assert_eq!(flush.through, Lsn::new(1));
-    let Io::Create { segment: 1, header, preallocate: 0 } = &flush.ops[0] else {
+    let Io::Create {
+        segment: 1,
+        header,
+        preallocate: 0,
+    } = &flush.ops[0]
+    else {
         panic!("the first op creates segment 1: {:?}", flush.ops[0]);
     };
     assert_eq!(&header[0..8], b"TFWALSEG");
@@ -30,7 +35,10 @@ fn a_first_flush_has_the_documented_bytes() {
     assert_eq!(&header[24..32], &1u64.to_le_bytes());
     let salt = u64::from_le_bytes(header[32..40].try_into().unwrap());
     assert_eq!(&header[40..44], &[0; 4]);
-    assert_eq!(&header[44..48], &crc32fast::hash(&header[..44]).to_le_bytes());
+    assert_eq!(
+        &header[44..48],
+        &crc32fast::hash(&header[..44]).to_le_bytes()
+    );
 
     let writes: [(u64, u64, Vec<u8>); 1] = writes(&flush).try_into().unwrap();
     let [(1, 48, record)] = writes else {
@@ -55,7 +63,9 @@ fn inspect_lists_committed_records() {
     log.append(10, b"a").unwrap();
     log.append(20, &[7; 20]).unwrap();
     let flush = log.poll_flush().unwrap();
-    let Io::Create { header, .. } = &flush.ops[0] else { panic!("create first") };
+    let Io::Create { header, .. } = &flush.ops[0] else {
+        panic!("create first")
+    };
     let mut bytes = header.clone();
     bytes.extend(writes(&flush).remove(0).2);
     let report = inspect_segment(&bytes, &Config::default()).unwrap();
@@ -63,8 +73,18 @@ fn inspect_lists_committed_records() {
     assert_eq!(
         report.records,
         [
-            RecordInfo { lsn: Lsn::new(1), timestamp: 10, offset: 48, len: 1 },
-            RecordInfo { lsn: Lsn::new(2), timestamp: 20, offset: 88, len: 20 },
+            RecordInfo {
+                lsn: Lsn::new(1),
+                timestamp: 10,
+                offset: 48,
+                len: 1
+            },
+            RecordInfo {
+                lsn: Lsn::new(2),
+                timestamp: 20,
+                offset: 88,
+                len: 20
+            },
         ]
     );
     assert_eq!(report.committed_len, 144);
@@ -76,7 +96,10 @@ fn oversized_appends_are_refused_and_change_nothing() {
     let mut log = Log::new(Config::default().max_record_len(16), 0);
     let error = log.append(1, &[0; 17]).unwrap_err();
     assert_eq!(error, AppendError::TooLarge { len: 17, max: 16 });
-    assert_eq!(error.to_string(), "record of 17 bytes is over the maximum of 16");
+    assert_eq!(
+        error.to_string(),
+        "record of 17 bytes is over the maximum of 16"
+    );
     assert_eq!(log.next_lsn(), Lsn::new(1));
     assert!(log.poll_flush().is_none());
     assert_eq!(log.append(1, &[0; 16]).unwrap(), Lsn::new(1));
@@ -88,7 +111,9 @@ fn timestamps_never_go_backwards_in_the_log() {
     log.append(500, b"a").unwrap();
     log.append(400, b"b").unwrap();
     let flush = log.poll_flush().unwrap();
-    let Io::Create { header, .. } = &flush.ops[0] else { panic!("create first") };
+    let Io::Create { header, .. } = &flush.ops[0] else {
+        panic!("create first")
+    };
     let mut bytes = header.clone();
     bytes.extend(writes(&flush).remove(0).2);
     let report = inspect_segment(&bytes, &Config::default()).unwrap();

@@ -20,7 +20,12 @@ struct Harness {
 
 impl Harness {
     fn new(config: Config) -> Self {
-        Self { config, log: Log::new(config, 7), storage: MemStorage::new(), appended: Vec::new() }
+        Self {
+            config,
+            log: Log::new(config, 7),
+            storage: MemStorage::new(),
+            appended: Vec::new(),
+        }
     }
 
     /// Appends `n` records of `len` bytes each, with distinct contents and timestamps.
@@ -30,7 +35,11 @@ impl Harness {
             let timestamp = 1_000 + idx * 10;
             let payload: Vec<u8> = (0..len).map(|i| (idx as usize * 31 + i) as u8).collect();
             let lsn = self.log.append(timestamp, &payload).unwrap();
-            self.appended.push(Record { lsn, timestamp, payload });
+            self.appended.push(Record {
+                lsn,
+                timestamp,
+                payload,
+            });
         }
     }
 
@@ -56,7 +65,11 @@ impl Harness {
 
     /// The records up to `last`, as appended.
     fn expected(&self, last: Lsn) -> Vec<Record> {
-        self.appended.iter().filter(|r| r.lsn <= last).cloned().collect()
+        self.appended
+            .iter()
+            .filter(|r| r.lsn <= last)
+            .cloned()
+            .collect()
     }
 
     /// Replays `storage` whole in `mode`.
@@ -71,7 +84,11 @@ fn writes(flush: &Flush) -> Vec<(u64, u64, Vec<u8>)> {
         .ops
         .iter()
         .filter_map(|io| match io {
-            Io::Write { segment, offset, bytes } => Some((*segment, *offset, bytes.clone())),
+            Io::Write {
+                segment,
+                offset,
+                bytes,
+            } => Some((*segment, *offset, bytes.clone())),
             _ => None,
         })
         .collect()

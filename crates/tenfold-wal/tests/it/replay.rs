@@ -25,13 +25,26 @@ fn segments_roll_and_replay_returns_everything_in_order() {
 fn replay_stops_at_an_lsn_or_a_point_in_time() {
     let h = rolled();
     let mode = RecoveryMode::default();
-    let to_lsn =
-        replay(&h.storage, &h.config, mode, Lsn::new(10), Until::Lsn(Lsn::new(17))).unwrap();
+    let to_lsn = replay(
+        &h.storage,
+        &h.config,
+        mode,
+        Lsn::new(10),
+        Until::Lsn(Lsn::new(17)),
+    )
+    .unwrap();
     let lsns: Vec<u64> = to_lsn.iter().map(|r| r.lsn.get()).collect();
     assert_eq!(lsns, (11..=17).collect::<Vec<_>>());
 
     // Record n (from 1) has timestamp 1000 + 10 * (n - 1); 1_255 falls between 26 and 27.
-    let to_time = replay(&h.storage, &h.config, mode, Lsn::ZERO, Until::Timestamp(1_255)).unwrap();
+    let to_time = replay(
+        &h.storage,
+        &h.config,
+        mode,
+        Lsn::ZERO,
+        Until::Timestamp(1_255),
+    )
+    .unwrap();
     assert_eq!(to_time.last().unwrap().lsn, Lsn::new(26));
     assert_eq!(to_time, h.expected(Lsn::new(26)));
 }
@@ -45,8 +58,19 @@ fn purge_removes_only_segments_no_checkpoint_needs() {
     h.commit(1, 30);
     let segments = tenfold_wal::Storage::segments(&h.storage).unwrap();
     assert_eq!(segments, [6, 7, 8, 9, 10, 11]);
-    let after =
-        replay(&h.storage, &h.config, RecoveryMode::Strict, Lsn::new(21), Until::End).unwrap();
-    let expected: Vec<_> = h.appended.iter().filter(|r| r.lsn > Lsn::new(21)).cloned().collect();
+    let after = replay(
+        &h.storage,
+        &h.config,
+        RecoveryMode::Strict,
+        Lsn::new(21),
+        Until::End,
+    )
+    .unwrap();
+    let expected: Vec<_> = h
+        .appended
+        .iter()
+        .filter(|r| r.lsn > Lsn::new(21))
+        .cloned()
+        .collect();
     assert_eq!(after, expected);
 }

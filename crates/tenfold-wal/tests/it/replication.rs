@@ -25,7 +25,9 @@ const HARD_STATES: [&str; 2] = ["hard-state.0", "hard-state.1"];
 const TICK: u64 = u64::MAX;
 
 fn log_config() -> tenfold_wal::Config {
-    tenfold_wal::Config::default().segment_size(4096).preallocate(false)
+    tenfold_wal::Config::default()
+        .segment_size(4096)
+        .preallocate(false)
 }
 
 #[derive(Clone, Debug, Hash)]
@@ -83,9 +85,10 @@ impl ReplicaNode {
             (None, false) => HardState::default(),
             // Both copies are damaged: what this replica promised and accepted is unknown, so
             // it never counts towards a majority again (its log still raises its epoch).
-            (None, true) => {
-                HardState { accepted: Lsn::new(tenfold_wal::MAX_LSN), ..HardState::default() }
-            }
+            (None, true) => HardState {
+                accepted: Lsn::new(tenfold_wal::MAX_LSN),
+                ..HardState::default()
+            },
         };
         let storage = DiskStorage(disk);
         let mode = RecoveryMode::TolerateTornTail;
@@ -95,7 +98,11 @@ impl ReplicaNode {
                 // Damage below the durable tail: as an operator would, wipe the log and let a
                 // leader rebuild it. The hard state still says what this replica accepted, so
                 // it sits out promotions until then.
-                for name in disk.list().into_iter().filter(|name| name.ends_with(".wal")) {
+                for name in disk
+                    .list()
+                    .into_iter()
+                    .filter(|name| name.ends_with(".wal"))
+                {
                     let _ = disk.remove(&name);
                 }
                 let storage = DiskStorage(disk);
@@ -103,7 +110,10 @@ impl ReplicaNode {
             }
         };
         let storage = DiskStorage(disk);
-        let config = ReplicaConfig { log: log_config(), ..ReplicaConfig::new(id, n) };
+        let config = ReplicaConfig {
+            log: log_config(),
+            ..ReplicaConfig::new(id, n)
+        };
         let replica = Replica::new(config, hard, recovery, &storage, seed);
         let mut replica = replica.unwrap_or_else(|e| panic!("replica {}: {e}", id.0));
         // The coordinator's part: a leader that restarts is promoted again, with a new epoch.
@@ -134,7 +144,11 @@ impl ReplicaNode {
             if let (true, Some(hard)) = (performed, ready.hard_state) {
                 self.hard_seq += 1;
                 let name = HARD_STATES[(self.hard_seq % 2) as usize];
-                let saved = if disk.exists(name) { Ok(()) } else { disk.create(name) };
+                let saved = if disk.exists(name) {
+                    Ok(())
+                } else {
+                    disk.create(name)
+                };
                 let bytes = encode_hard_state(self.hard_seq, &hard);
                 let saved = saved
                     .and_then(|()| disk.truncate(name, 0))
@@ -142,7 +156,11 @@ impl ReplicaNode {
                     .and_then(|()| disk.sync(name));
                 performed = saved.is_ok();
             }
-            let performed = if performed { Performed::All } else { Performed::Failed };
+            let performed = if performed {
+                Performed::All
+            } else {
+                Performed::Failed
+            };
             replica.advance(&ready, performed);
             if performed == Performed::Failed {
                 // What reached the disk is unknown: start over from what is on it.
@@ -175,8 +193,10 @@ impl ReplicaNode {
                 break;
             };
             if entry.payload.len() == 8 {
-                applied
-                    .push((next, u64::from_le_bytes(entry.payload.try_into().unwrap_or_default())));
+                applied.push((
+                    next,
+                    u64::from_le_bytes(entry.payload.try_into().unwrap_or_default()),
+                ));
             }
             self.applied_through = Lsn::new(next);
             next += 1;
@@ -285,25 +305,30 @@ fn run(seed: u64, n: u32) -> Result<Outcome, Failure> {
     let mut applied_at: BTreeMap<u64, u64> = BTreeMap::new();
     let acked_by_leaders: Rc<RefCell<BTreeMap<u64, u64>>> = Rc::default();
     let acked = Rc::clone(&acked_by_leaders);
-    sim.invariant("one value per lsn, and acknowledged values stick", move |check| {
-        for (node, out) in check.outputs() {
-            let (lsn, value, what) = match *out {
-                Out::Applied { lsn, value } => (lsn, value, "applied"),
-                Out::Acked { lsn, value } => (lsn, value, "acknowledged"),
-            };
-            let mut acked = acked.borrow_mut();
-            if let Some(&first) = applied_at.get(&lsn).or_else(|| acked.get(&lsn))
-                && first != value
-            {
-                return Err(format!("{node} {what} {value} at lsn {lsn}, where {first} was"));
+    sim.invariant(
+        "one value per lsn, and acknowledged values stick",
+        move |check| {
+            for (node, out) in check.outputs() {
+                let (lsn, value, what) = match *out {
+                    Out::Applied { lsn, value } => (lsn, value, "applied"),
+                    Out::Acked { lsn, value } => (lsn, value, "acknowledged"),
+                };
+                let mut acked = acked.borrow_mut();
+                if let Some(&first) = applied_at.get(&lsn).or_else(|| acked.get(&lsn))
+                    && first != value
+                {
+                    return Err(format!(
+                        "{node} {what} {value} at lsn {lsn}, where {first} was"
+                    ));
+                }
+                match out {
+                    Out::Applied { .. } => applied_at.insert(lsn, value),
+                    Out::Acked { .. } => acked.insert(lsn, value),
+                };
             }
-            match out {
-                Out::Applied { .. } => applied_at.insert(lsn, value),
-                Out::Acked { .. } => acked.insert(lsn, value),
-            };
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
 
     // Phase one, 4 s of trouble: writes, promotions, crashes, partitions.
     let mut rng = SimRng::derive(seed, 0x5e91);
@@ -315,23 +340,41 @@ fn run(seed: u64, n: u32) -> Result<Outcome, Failure> {
         if tick % 30 == 0 {
             round += 1;
             let node = rng.below(n64);
-            sim.input_at(at, NodeId(node as u32), Cmd::Promote(round * n64 + node + 1));
+            sim.input_at(
+                at,
+                NodeId(node as u32),
+                Cmd::Promote(round * n64 + node + 1),
+            );
         }
         if rng.chance(0.02) {
             let node = NodeId(rng.below(n64) as u32);
             sim.schedule(at, Fault::Crash(node));
-            sim.schedule(at + Duration::from_millis(rng.between(10, 300)), Fault::Restart(node));
+            sim.schedule(
+                at + Duration::from_millis(rng.between(10, 300)),
+                Fault::Restart(node),
+            );
         }
         if rng.chance(0.01) {
             let node = NodeId(rng.below(n64) as u32);
-            sim.schedule(at, Fault::Pause(node, Duration::from_millis(rng.between(50, 400))));
+            sim.schedule(
+                at,
+                Fault::Pause(node, Duration::from_millis(rng.between(50, 400))),
+            );
         }
         if rng.chance(0.01) {
             let cut = rng.below(n64) as u32;
             let side_a = vec![NodeId(cut)];
             let side_b = (0..n).filter(|&id| id != cut).map(NodeId).collect();
             let heal_after = Some(Duration::from_millis(rng.between(50, 500)));
-            sim.schedule(at, Fault::Partition { side_a, side_b, one_way: false, heal_after });
+            sim.schedule(
+                at,
+                Fault::Partition {
+                    side_a,
+                    side_b,
+                    one_way: false,
+                    heal_after,
+                },
+            );
         }
     }
     // Phase two: everything heals and restarts, one last promotion, and writes go on.
@@ -346,7 +389,11 @@ fn run(seed: u64, n: u32) -> Result<Outcome, Failure> {
         let final_round = round + 100 + attempt;
         let node = attempt % n64;
         let at = calm + Duration::from_millis(100 + 400 * attempt);
-        sim.input_at(at, NodeId(node as u32), Cmd::Promote(final_round * n64 + node + 1));
+        sim.input_at(
+            at,
+            NodeId(node as u32),
+            Cmd::Promote(final_round * n64 + node + 1),
+        );
     }
     for tick in 0..100u64 {
         let at = calm + Duration::from_millis(1_000 + 10 * tick);
@@ -357,25 +404,40 @@ fn run(seed: u64, n: u32) -> Result<Outcome, Failure> {
     sim.run_until(calm + Duration::from_millis(4_000))?;
 
     // The leader at the end holds every write acknowledged at any time.
-    let leader = (0..n)
-        .filter_map(|id| sim.node(NodeId(id)))
-        .find(|node| node.replica.as_ref().is_some_and(|replica| replica.role() == Role::Leader));
+    let leader = (0..n).filter_map(|id| sim.node(NodeId(id))).find(|node| {
+        node.replica
+            .as_ref()
+            .is_some_and(|replica| replica.role() == Role::Leader)
+    });
     let Some(leader) = leader else {
         // Damage that cost a majority of replicas entries they had accepted leaves no safe
         // promotion: the group stays without a leader rather than risk a write. Anything
         // else without a leader is a failure.
         let replicas = (0..n).filter_map(|id| sim.node(NodeId(id))?.replica.as_ref());
-        let n_intact = replicas.filter(|r| r.last_lsn() >= r.hard_state().accepted).count();
+        let n_intact = replicas
+            .filter(|r| r.last_lsn() >= r.hard_state().accepted)
+            .count();
         if n_intact < n as usize / 2 + 1 {
-            return Ok(Outcome { acked: 0, crashes: sim.stats().crashes, unavailable: 1 });
+            return Ok(Outcome {
+                acked: 0,
+                crashes: sim.stats().crashes,
+                unavailable: 1,
+            });
         }
         let states: Vec<String> = (0..n)
-            .map(|id| match sim.node(NodeId(id)).and_then(|node| node.replica.as_ref()) {
-                Some(r) => {
-                    format!("n{id}: {:?} last {} {:?}", r.role(), r.last_lsn(), r.hard_state())
-                }
-                None => format!("n{id}: down"),
-            })
+            .map(
+                |id| match sim.node(NodeId(id)).and_then(|node| node.replica.as_ref()) {
+                    Some(r) => {
+                        format!(
+                            "n{id}: {:?} last {} {:?}",
+                            r.role(),
+                            r.last_lsn(),
+                            r.hard_state()
+                        )
+                    }
+                    None => format!("n{id}: down"),
+                },
+            )
             .collect();
         let message = format!("no leader after the final promotion; {}", states.join("; "));
         return Err(end_failure(seed, &sim, message));
@@ -384,10 +446,18 @@ fn run(seed: u64, n: u32) -> Result<Outcome, Failure> {
     let acked = acked_by_leaders.borrow();
     for (lsn, value) in acked.iter() {
         if leader.applied.get(lsn) != Some(value) {
-            return Err(end_failure(seed, &sim, format!("acknowledged {value} at {lsn} was lost")));
+            return Err(end_failure(
+                seed,
+                &sim,
+                format!("acknowledged {value} at {lsn} was lost"),
+            ));
         }
     }
-    Ok(Outcome { acked: acked.len() as u64, crashes: sim.stats().crashes, unavailable: 0 })
+    Ok(Outcome {
+        acked: acked.len() as u64,
+        crashes: sim.stats().crashes,
+        unavailable: 0,
+    })
 }
 
 fn end_failure(seed: u64, sim: &Sim<ReplicaNode>, message: String) -> Failure {
@@ -456,7 +526,11 @@ fn decode_hard_state(bytes: &[u8]) -> Option<(u64, HardState)> {
     }
     let leader = u32::from_le_bytes(bytes[17..21].try_into().ok()?);
     let leader = (bytes[16] == 1).then_some(ReplicaId(leader));
-    let hard = HardState { epoch: field(8)?, leader, accepted: Lsn::new(field(21)?) };
+    let hard = HardState {
+        epoch: field(8)?,
+        leader,
+        accepted: Lsn::new(field(21)?),
+    };
     Some((field(0)?, hard))
 }
 
@@ -471,7 +545,10 @@ impl Manual {
         let storage = tenfold_wal::MemStorage::new();
         let recovery = recover(&storage, &log_config(), RecoveryMode::Strict, None).unwrap();
         let hard = HardState::default();
-        let config = ReplicaConfig { log: log_config(), ..ReplicaConfig::new(ReplicaId(id), n) };
+        let config = ReplicaConfig {
+            log: log_config(),
+            ..ReplicaConfig::new(ReplicaId(id), n)
+        };
         let replica = Replica::new(config, hard, recovery, &storage, 1).unwrap();
         Self { replica, storage }
     }
@@ -492,7 +569,8 @@ impl Manual {
     }
 
     fn receive(&mut self, from: u32, message: Message) -> Vec<(ReplicaId, Message)> {
-        self.replica.handle_message(&self.storage, ReplicaId(from), message);
+        self.replica
+            .handle_message(&self.storage, ReplicaId(from), message);
         self.settle()
     }
 }
@@ -546,11 +624,23 @@ fn an_older_epochs_entry_commits_only_beneath_one_of_the_current_epoch() {
 
     // Replica 1 holds "A" (epoch 1) but not yet the promotion: a majority has lsn 2, and it
     // must not count.
-    replicas[0].receive(1, Message::Accepted { epoch: 3, through: Lsn::new(2) });
+    replicas[0].receive(
+        1,
+        Message::Accepted {
+            epoch: 3,
+            through: Lsn::new(2),
+        },
+    );
     assert_eq!(replicas[0].replica.committed(), Lsn::new(1));
 
     // Once the epoch-3 entry is on a majority, both commit.
-    replicas[0].receive(1, Message::Accepted { epoch: 3, through: Lsn::new(3) });
+    replicas[0].receive(
+        1,
+        Message::Accepted {
+            epoch: 3,
+            through: Lsn::new(3),
+        },
+    );
     assert_eq!(replicas[0].replica.committed(), Lsn::new(3));
 }
 
@@ -569,7 +659,9 @@ fn promotion_defers_to_a_more_complete_log_and_stale_leaders_are_fenced() {
     replicas[2].replica.promote(5).unwrap();
     let surveys = replicas[2].settle();
     let replies = deliver(&mut replicas, &surveys, 2, 1);
-    let Some((_, reply)) = replies.first() else { panic!("replica 1 answers the survey") };
+    let Some((_, reply)) = replies.first() else {
+        panic!("replica 1 answers the survey")
+    };
     replicas[2].receive(1, reply.clone());
     let ready_promotion = replicas[2].replica.role();
     assert_eq!(ready_promotion, Role::Follower(None));

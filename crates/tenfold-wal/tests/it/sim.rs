@@ -16,7 +16,9 @@ use tenfold_wal::{Io, Log, Lsn, RecoveryMode, Storage, Until, recover, replay, s
 
 /// Segments small enough that runs roll through several of them.
 fn config() -> tenfold_wal::Config {
-    tenfold_wal::Config::default().segment_size(2048).preallocate(false)
+    tenfold_wal::Config::default()
+        .segment_size(2048)
+        .preallocate(false)
 }
 
 /// A node's disk seen through the log's read-only storage trait.
@@ -38,15 +40,19 @@ impl Storage for DiskStorage<'_> {
 
 pub(crate) fn perform(disk: &mut Disk, io: &Io) -> Result<(), DiskError> {
     match io {
-        Io::Create { segment, header, .. } => {
+        Io::Create {
+            segment, header, ..
+        } => {
             let name = segment_file_name(*segment);
             disk.create(&name)?;
             disk.write_at(&name, 0, header)?;
             disk.sync(&name)
         }
-        Io::Write { segment, offset, bytes } => {
-            disk.write_at(&segment_file_name(*segment), *offset, bytes)
-        }
+        Io::Write {
+            segment,
+            offset,
+            bytes,
+        } => disk.write_at(&segment_file_name(*segment), *offset, bytes),
         Io::Sync { segment } => disk.sync(&segment_file_name(*segment)),
         Io::Truncate { segment, len, .. } => {
             let name = segment_file_name(*segment);
@@ -82,7 +88,10 @@ impl WalNode {
         let storage = DiskStorage(disk);
         let mode = RecoveryMode::TolerateTornTail;
         let found = recover(&storage, &config(), mode, None).and_then(|recovery| {
-            Ok((recovery, replay(&storage, &config(), mode, Lsn::ZERO, Until::End)?))
+            Ok((
+                recovery,
+                replay(&storage, &config(), mode, Lsn::ZERO, Until::End)?,
+            ))
         });
         let (recovery, records) = match found {
             Ok(found) => found,
@@ -91,7 +100,10 @@ impl WalNode {
                 return;
             }
         };
-        let numbers = records.iter().map(|r| (r.lsn.get(), record_number(&r.payload))).collect();
+        let numbers = records
+            .iter()
+            .map(|r| (r.lsn.get(), record_number(&r.payload)))
+            .collect();
         cx.output(Output::Recovered(numbers));
         let seed = cx.rng().next_u64();
         let mut log = Log::resume(config(), recovery, seed);
@@ -108,7 +120,10 @@ impl WalNode {
 }
 
 fn record_number(payload: &[u8]) -> u64 {
-    payload.get(..8).and_then(|bytes| bytes.try_into().ok()).map_or(u64::MAX, u64::from_le_bytes)
+    payload
+        .get(..8)
+        .and_then(|bytes| bytes.try_into().ok())
+        .map_or(u64::MAX, u64::from_le_bytes)
 }
 
 impl Node for WalNode {
@@ -232,7 +247,9 @@ fn run(seed: u64, damage: bool) -> Result<Tally, Failure> {
     }
     sim.run_until(Duration::from_secs(5))?;
     drop(sim);
-    Ok(std::rc::Rc::try_unwrap(tally).map(std::cell::RefCell::into_inner).unwrap_or_default())
+    Ok(std::rc::Rc::try_unwrap(tally)
+        .map(std::cell::RefCell::into_inner)
+        .unwrap_or_default())
 }
 
 #[test]
