@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     report.section("sim", "CollegeMsg as register writes", |s| {
         sim(s, &messages);
     });
+    report.section("inventory", "Higgs burst, 500k buyers, 10k units", inventory);
 
     println!();
     match report.n_failed() {
@@ -313,4 +314,94 @@ fn sim(s: &mut Section, messages: &[data::Message]) {
         }
         None => s.check(false, || "the naive register was never caught".into()),
     }
+}
+
+/// A flash sale on the two hours of the Higgs-announcement burst, scaled to 500,000 buyers
+/// after 10,000 units, with repeat clicks, expiring holds and a crash half-way. The journal
+/// is kept as encoded bytes, and recovery decodes and replays them. (The `flash_sale` example
+/// writes the same journal to a synced file.)
+fn inventory(s: &mut Section) {
+    use tenfold_inventory::simulation::{self, Journal, SaleConfig};
+    use tenfold_inventory::{DecodeError, Event};
+
+    struct Bytes(Vec<u8>);
+    impl Journal for Bytes {
+        type Error = DecodeError;
+        fn persist(&mut self, events: &[Event]) -> Result<(), DecodeError> {
+            events.iter().for_each(|event| event.encode(&mut self.0));
+            Ok(())
+        }
+        fn recover(&mut self) -> Result<Vec<Event>, DecodeError> {
+            let (mut events, mut rest) = (Vec::new(), &self.0[..]);
+            while !rest.is_empty() {
+                let (event, used) = Event::decode(rest)?;
+                events.push(event);
+                rest = &rest[used..];
+            }
+            Ok(events)
+        }
+    }
+
+    let Some(per_second) = s.ok("load arrivals", data::higgs_arrivals_per_second()) else {
+        return;
+    };
+    // The busiest minute, with 20 minutes before it and 100 after, one second per bucket.
+    let minutes = per_second
+        .chunks(60)
+        .map(|minute| minute.iter().sum::<u32>());
+    let busiest = minutes
+        .enumerate()
+        .max_by_key(|&(_, sum)| sum)
+        .map_or(0, |(i, _)| i);
+    let start = (busiest * 60).saturating_sub(20 * 60);
+    let shape = &per_second[start..(start + 120 * 60).min(per_second.len())];
+    let config = SaleConfig::new(500_000, 10_000);
+    let mut journal = Bytes(Vec::new());
+    let Some(report) = s.ok("flash sale", simulation::run(config, shape, &mut journal)) else {
+        return;
+    };
+
+    s.figure(format!("{} sold", report.sold));
+    s.figure(format!("{} oversold", report.oversold));
+    s.figure(format!(
+        "{} unsold while demand remained",
+        report.unsold_while_demand
+    ));
+    s.figure(format!(
+        "queue wait p50 {:.1} s, p99 {:.1} s",
+        report.wait_p50.as_secs_f64(),
+        report.wait_p99.as_secs_f64()
+    ));
+    s.figure(format!(
+        "{} events replayed after the crash",
+        report.replayed
+    ));
+    s.check(report.sold == 10_000, || format!("{} sold", report.sold));
+    s.check(report.oversold == 0, || {
+        format!("{} oversold", report.oversold)
+    });
+    s.check(report.unsold_while_demand == 0, || {
+        format!(
+            "{} unsold while demand remained",
+            report.unsold_while_demand
+        )
+    });
+    s.check(
+        report.crashes == 1 && report.lost_confirmations == 0,
+        || {
+            format!(
+                "{} confirmations lost in {} crash(es)",
+                report.lost_confirmations, report.crashes
+            )
+        },
+    );
+    s.check(
+        report.buyers_confirmed == report.sold && report.double_charges == 0,
+        || {
+            format!(
+                "{} confirmed buyers, {} double charges",
+                report.buyers_confirmed, report.double_charges
+            )
+        },
+    );
 }

@@ -72,3 +72,31 @@ pub fn college_messages() -> Result<Vec<Message>, DataError> {
     }
     Ok(messages)
 }
+
+/// Twitter interactions about the Higgs boson in each second of 1-7 July 2012: 604,622 counts,
+/// the first for unix second 1,341,100,972. The arrival shape of the flash-sale example.
+///
+/// # Errors
+///
+/// A [`DataError`] naming the line if the file is missing or a line is not a count.
+pub fn higgs_arrivals_per_second() -> Result<Vec<u32>, DataError> {
+    const FILE: &str = "social/higgs-activity-per-second.txt.gz";
+    let error = |line, reason: String| DataError {
+        file: FILE,
+        line,
+        reason,
+    };
+    let file = std::fs::File::open(dir().join(FILE)).map_err(|e| error(0, e.to_string()))?;
+    let mut counts = Vec::with_capacity(604_622);
+    for (line_idx, line) in BufReader::new(GzDecoder::new(file)).lines().enumerate() {
+        let line = line.map_err(|e: io::Error| error(line_idx + 1, e.to_string()))?;
+        if line.starts_with('#') {
+            continue;
+        }
+        let count = line
+            .parse()
+            .map_err(|_| error(line_idx + 1, format!("expected a count: {line:?}")))?;
+        counts.push(count);
+    }
+    Ok(counts)
+}
