@@ -3,11 +3,11 @@
 //!
 //! The arrivals follow the two hours of the Higgs-boson announcement burst on Twitter
 //! (`data/social/higgs-activity-per-second.txt.gz`), each second of it squeezed into 20 ms of
-//! sale time and scaled up to 500,000 buyers. Every event of the ledger is journaled to a
-//! file through `tenfold-host`, one length- and CRC-framed batch per 50 ms tick, synced
-//! before any reply of that tick reaches a buyer. Once half the stock is sold the process
-//! "crashes": the ledger and everything not yet synced are dropped, and the ledger is rebuilt
-//! by replaying the file.
+//! sale time and scaled up to 500,000 buyers. Every event of the ledger is journaled through
+//! `tenfold-wal` into segment files (`tenfold-host`'s `WalDir`), one group commit per 50 ms
+//! tick, synced before any reply of that tick reaches a buyer. Once half the stock is sold
+//! the process "crashes": the ledger and everything not yet synced are dropped, and the
+//! ledger is rebuilt by replaying the log. Two cores composed, as a service would.
 //!
 //! ```text
 //! cargo run --release --example flash_sale
@@ -24,9 +24,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use tenfold_examples::data;
-use tenfold_host::{Dir, File};
+use tenfold_host::wal::WalDir;
 use tenfold_inventory::Event;
 use tenfold_inventory::simulation::{self, Journal, SaleConfig, SaleReport};
+use tenfold_wal::{Log, Lsn, RecoveryMode, Until};
 
 fn main() -> ExitCode {
     match run() {
@@ -43,7 +44,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
     let per_second = data::higgs_arrivals_per_second()?;
     let shape = burst_window(&per_second);
     let scratch = tempfile::tempdir()?;
-    let mut journal = FileJournal::create(&Dir::open(scratch.path())?, "sale.journal")?;
+    let mut journal = WalJournal::create(&scratch.path().join("sale-journal"))?;
 
     let config = SaleConfig::new(500_000, 10_000);
     let started = Instant::now();
@@ -82,7 +83,7 @@ fn burst_window(per_second: &[u32]) -> &[u32] {
     &per_second[start..(start + 120 * 60).min(per_second.len())]
 }
 
-fn print(report: &SaleReport, elapsed: Duration, journal: &FileJournal) {
+fn print(report: &SaleReport, elapsed: Duration, journal: &WalJournal) {
     println!(
         "flash sale: {} buyers after {} units",
         report.buyers, report.units
@@ -123,10 +124,10 @@ fn print(report: &SaleReport, elapsed: Duration, journal: &FileJournal) {
         report.crashes, report.replayed
     );
     println!(
-        "  journal                     {} events in {} synced commits, {} KiB",
+        "  journal                     {} events in {} synced commits, {} WAL segments",
         report.events,
         report.commits,
-        journal.file.len() / 1024
+        journal.log.segments().len()
     );
     println!(
         "  time                        {:.0} ms",
@@ -134,96 +135,111 @@ fn print(report: &SaleReport, elapsed: Duration, journal: &FileJournal) {
     );
 }
 
-/// A journal file of frames, one per group commit: payload length (`u32`), CRC-32 of the
-/// payload (`u32`), then the encoded events, all little-endian.
-///
-/// FIXME(#5): journal through tenfold-wal once it exists.
-struct FileJournal {
-    dir: Dir,
-    name: String,
-    file: File,
-    frame: Vec<u8>,
+/// The sale's journal on `tenfold-wal`: one log record per event, one group commit (a write
+/// and an `fdatasync`) per call to `persist`, recovery that cuts a torn tail and refuses
+/// damage anywhere else.
+struct WalJournal {
+    path: std::path::PathBuf,
+    config: tenfold_wal::Config,
+    segments: WalDir,
+    log: Log,
+    /// Bumped at every start, so each incarnation's new segments get their own salt.
+    starts: u64,
 }
 
-impl FileJournal {
-    fn create(dir: &Dir, name: &str) -> Result<Self, tenfold_host::Error> {
-        let file = dir.create(name)?;
-        let dir = Dir::open(dir.path())?;
+impl WalJournal {
+    fn create(path: &std::path::Path) -> Result<Self, JournalError> {
+        let config = tenfold_wal::Config::default().segment_size(4 << 20);
+        let segments = WalDir::open(path)?;
+        let log = Log::new(config, 1);
         Ok(Self {
-            dir,
-            name: name.to_owned(),
-            file,
-            frame: Vec::new(),
+            path: path.to_owned(),
+            config,
+            segments,
+            log,
+            starts: 1,
         })
+    }
+
+    fn flush(&mut self) -> Result<(), JournalError> {
+        let Some(flush) = self.log.poll_flush() else {
+            return Ok(());
+        };
+        match self.segments.perform(&flush.ops) {
+            Ok(()) => {
+                self.log.handle_flushed(flush.through);
+                Ok(())
+            }
+            Err(error) => {
+                self.log.handle_flush_failed();
+                Err(error.into())
+            }
+        }
     }
 }
 
-impl Journal for FileJournal {
+impl Journal for WalJournal {
     type Error = JournalError;
 
     fn persist(&mut self, events: &[Event]) -> Result<(), JournalError> {
-        self.frame.clear();
-        self.frame.extend_from_slice(&[0; 8]);
+        let mut bytes = Vec::new();
         for event in events {
-            event.encode(&mut self.frame);
+            bytes.clear();
+            event.encode(&mut bytes);
+            self.log.append(event.at().as_micros() as u64, &bytes)?;
         }
-        let payload_len =
-            u32::try_from(self.frame.len() - 8).map_err(|_| JournalError::TooLarge)?;
-        let crc = crc32fast::hash(&self.frame[8..]);
-        self.frame[..4].copy_from_slice(&payload_len.to_le_bytes());
-        self.frame[4..8].copy_from_slice(&crc.to_le_bytes());
-        self.file.append(&self.frame)?;
-        self.file.sync_data()?;
-        Ok(())
+        self.flush()
     }
 
-    /// Reopens the file as a restarted process would and decodes every whole frame. A frame
-    /// cut short at the end was never acknowledged, so it is dropped; damage anywhere else is
-    /// an error.
+    /// Opens the segments again as a restarted process would, and reads back every event
+    /// that was made durable.
     fn recover(&mut self) -> Result<Vec<Event>, JournalError> {
-        self.file = self.dir.open_file(&self.name)?;
-        let mut bytes =
-            vec![0; usize::try_from(self.file.len()).map_err(|_| JournalError::TooLarge)?];
-        self.file.read_exact_at(0, &mut bytes)?;
-        let mut events = Vec::new();
-        let mut rest = &bytes[..];
-        while rest.len() >= 8 {
-            let payload_len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-            let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
-            let Some(payload) = rest.get(8..8 + payload_len) else {
-                break;
-            };
-            let at_end = rest.len() == 8 + payload_len;
-            if crc32fast::hash(payload) != crc {
-                match at_end {
-                    true => break,
-                    false => return Err(JournalError::Corrupt(bytes.len() - rest.len())),
-                }
+        self.segments = WalDir::open(&self.path)?;
+        let mode = RecoveryMode::TolerateTornTail;
+        let recovery = tenfold_wal::recover(&self.segments, &self.config, mode, None)?;
+        self.starts += 1;
+        self.log = Log::resume(self.config, recovery, self.starts);
+        // The repairs (a torn tail cut off) reach the disk before anything new is written.
+        self.flush()?;
+        let records =
+            tenfold_wal::replay(&self.segments, &self.config, mode, Lsn::ZERO, Until::End)?;
+        let mut events = Vec::with_capacity(records.len());
+        for record in records {
+            let (event, used) = Event::decode(&record.payload)?;
+            if used != record.payload.len() {
+                return Err(JournalError::Trailing(record.lsn));
             }
-            let mut payload = payload;
-            while !payload.is_empty() {
-                let (event, used) = Event::decode(payload)?;
-                events.push(event);
-                payload = &payload[used..];
-            }
-            rest = &rest[8 + payload_len..];
+            events.push(event);
         }
         Ok(events)
     }
 }
 
-/// Why the journal file could not be written or read back.
+/// Why the journal could not be written or read back.
 #[derive(Debug)]
 enum JournalError {
     Host(tenfold_host::Error),
+    Append(tenfold_wal::AppendError),
+    Recovery(tenfold_wal::RecoveryError),
     Decode(tenfold_inventory::DecodeError),
-    Corrupt(usize),
-    TooLarge,
+    Trailing(Lsn),
 }
 
 impl From<tenfold_host::Error> for JournalError {
     fn from(error: tenfold_host::Error) -> Self {
         Self::Host(error)
+    }
+}
+
+impl From<tenfold_wal::AppendError> for JournalError {
+    fn from(error: tenfold_wal::AppendError) -> Self {
+        Self::Append(error)
+    }
+}
+
+impl From<tenfold_wal::RecoveryError> for JournalError {
+    fn from(error: tenfold_wal::RecoveryError) -> Self {
+        Self::Recovery(error)
     }
 }
 
@@ -237,9 +253,10 @@ impl fmt::Display for JournalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Host(error) => write!(f, "{error}"),
+            Self::Append(error) => write!(f, "{error}"),
+            Self::Recovery(error) => write!(f, "{error}"),
             Self::Decode(error) => write!(f, "{error}"),
-            Self::Corrupt(offset) => write!(f, "frame at byte {offset} fails its checksum"),
-            Self::TooLarge => f.write_str("frame or file too large"),
+            Self::Trailing(lsn) => write!(f, "record {lsn} holds bytes after its event"),
         }
     }
 }
