@@ -9,7 +9,7 @@ use crossbeam::utils::CachePadded;
 use foldhash::fast::FixedState;
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::book::{Book, Journal, Plan, ReservationState};
+use crate::book::{Book, Conflict, Journal, Plan, ReservationState};
 use crate::event::Event;
 use crate::ledger::{Config, ReplayError, Request};
 use crate::types::{Counts, ItemId, Line, Lsn, Reply, RequestKey, ReservationId};
@@ -77,6 +77,12 @@ impl ConcurrentLedger {
                 ledger
                     .apply_routed(&mut books, &event, lsn)
                     .map_err(|conflict| ReplayError::new(index as u64, conflict))?;
+                // Shards each below `u64::MAX` can still sum past it; refuse such a journal.
+                if let Event::Stocked { item, .. } = event
+                    && total_initial(&books, item).is_none()
+                {
+                    return Err(ReplayError::new(index as u64, Conflict::Overflow));
+                }
                 journal.written = lsn.0;
             }
             journal.durable = journal.written;
@@ -91,11 +97,7 @@ impl ConcurrentLedger {
     /// a `u64`, in which case nothing changed.
     pub fn stock(&self, item: ItemId, units: u64, now: Duration) -> Option<Lsn> {
         let mut books: Vec<_> = self.shards.iter().map(|shard| shard.lock()).collect();
-        let stocked: u64 = books
-            .iter()
-            .filter_map(|book| book.counts(item))
-            .map(|c| c.initial)
-            .sum();
+        let stocked = total_initial(&books, item)?;
         stocked.checked_add(units)?;
         let mut journal = self.journal.lock();
         let n_shards = books.len() as u64;
@@ -236,10 +238,11 @@ impl ConcurrentLedger {
             .iter()
             .filter_map(|book| book.counts(item))
             .reduce(|total, counts| Counts {
-                initial: total.initial + counts.initial,
-                available: total.available + counts.available,
-                reserved: total.reserved + counts.reserved,
-                sold: total.sold + counts.sold,
+                // Replay and `stock` keep every item's total below `u64::MAX`.
+                initial: total.initial.saturating_add(counts.initial),
+                available: total.available.saturating_add(counts.available),
+                reserved: total.reserved.saturating_add(counts.reserved),
+                sold: total.sold.saturating_add(counts.sold),
             })
     }
 
@@ -266,11 +269,23 @@ impl ConcurrentLedger {
 
     /// Whether `other` has the same shards holding the same stock, reservations and replies.
     pub fn same_state(&self, other: &Self) -> bool {
-        let pairs = self.shards.iter().zip(&other.shards[..]);
-        self.shards.len() == other.shards.len()
-            && pairs
-                .into_iter()
-                .all(|(a, b)| a.lock().same_books(&b.lock()))
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        // Lock one ledger whole, then the other, always in address order, so two threads
+        // comparing the same pair the other way round cannot deadlock.
+        let (first, second) = if (self as *const Self) < (other as *const Self) {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let first_books: Vec<_> = first.shards.iter().map(|shard| shard.lock()).collect();
+        let second_books: Vec<_> = second.shards.iter().map(|shard| shard.lock()).collect();
+        first_books.len() == second_books.len()
+            && first_books
+                .iter()
+                .zip(&second_books)
+                .all(|(a, b)| a.same_books(b))
     }
 
     fn settle(
@@ -317,7 +332,7 @@ impl ConcurrentLedger {
         books: &mut [MutexGuard<'_, Book>],
         event: &Event,
         lsn: Lsn,
-    ) -> Result<(), crate::book::Conflict> {
+    ) -> Result<(), Conflict> {
         use crate::book::Conflict;
         let shard = match event {
             Event::Stocked { shard, .. } => usize::from(*shard),
@@ -414,3 +429,11 @@ fn borrow(
 
 #[cfg(test)]
 mod tests;
+
+/// The units of `item` ever stocked, over all shards; `None` if the sum overflows.
+fn total_initial(books: &[MutexGuard<'_, Book>], item: ItemId) -> Option<u64> {
+    books
+        .iter()
+        .filter_map(|book| book.counts(item))
+        .try_fold(0u64, |total, counts| total.checked_add(counts.initial))
+}

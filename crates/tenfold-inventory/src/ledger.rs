@@ -125,6 +125,11 @@ impl Ledger {
         let mut ledger = Self::new(config);
         for (index, event) in events.into_iter().enumerate() {
             let lsn = ledger.journal.next_lsn();
+            // Units move only between the shards of a sharded ledger; here a move would make
+            // or destroy stock.
+            if matches!(event, Event::Moved { .. }) {
+                return Err(ReplayError::new(index as u64, Conflict::WrongShard));
+            }
             if let Err(conflict) = ledger.book.apply(&event, lsn) {
                 return Err(ReplayError::new(index as u64, conflict));
             }

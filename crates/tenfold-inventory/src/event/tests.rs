@@ -183,6 +183,9 @@ fn unused_fields_must_be_zero() {
     for at in [reservation_at, item_at] {
         let mut changed = bytes.clone();
         changed[at] = 1;
-        assert!(Event::decode(&changed).is_err(), "a stray byte at {at} was accepted");
+        assert!(
+            Event::decode(&changed).is_err(),
+            "a stray byte at {at} was accepted"
+        );
     }
 }

@@ -84,3 +84,45 @@ proptest! {
         let _ = ConcurrentLedger::replay(Config::new().shards(3), events);
     }
 }
+
+/// From review: journals that no ledger writes must not replay into impossible stock.
+#[test]
+fn impossible_journals_are_refused_not_replayed() {
+    let at = Duration::from_secs(1);
+    let item = ItemId(4);
+    // A move on a single-owner ledger would make units out of nothing.
+    let stocked = Event::Stocked {
+        at,
+        item,
+        units: 5,
+        shard: 0,
+    };
+    let moved = Event::Moved {
+        at,
+        item,
+        units: 1_000,
+        from: 7,
+        to: 0,
+    };
+    assert!(Ledger::replay(Config::new(), [stocked.clone(), moved]).is_err());
+    assert!(Ledger::replay(Config::new(), [stocked]).is_ok());
+
+    // Two shards' stock that sums past u64::MAX.
+    let config = Config::new().shards(2);
+    let huge = |shard| Event::Stocked {
+        at,
+        item,
+        units: u64::MAX,
+        shard,
+    };
+    assert!(ConcurrentLedger::replay(config, [huge(0), huge(1)]).is_err());
+    let ledger = ConcurrentLedger::replay(config, [huge(0)]).unwrap();
+    assert_eq!(ledger.counts(item).map(|c| c.initial), Some(u64::MAX));
+}
+
+/// From review: comparing a ledger with itself took its locks twice.
+#[test]
+fn a_ledger_is_the_same_as_itself() {
+    let ledger = ConcurrentLedger::new(Config::new());
+    assert!(ledger.same_state(&ledger));
+}
