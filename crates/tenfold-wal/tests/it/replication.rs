@@ -487,7 +487,7 @@ fn check_seeds(n: u32, default_seeds: u64) -> [u64; 4] {
 
 #[test]
 fn three_replicas_never_lose_an_acknowledged_write() {
-    let [n_seeds, n_acked, n_crashes, n_stuck] = check_seeds(3, 40);
+    let [n_seeds, n_acked, n_crashes, n_stuck] = check_seeds(3, 150);
     println!(
         "3 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost; \
          {n_stuck} ended with a damaged majority and no leader"
@@ -496,7 +496,7 @@ fn three_replicas_never_lose_an_acknowledged_write() {
 
 #[test]
 fn five_replicas_never_lose_an_acknowledged_write() {
-    let [n_seeds, n_acked, n_crashes, n_stuck] = check_seeds(5, 20);
+    let [n_seeds, n_acked, n_crashes, n_stuck] = check_seeds(5, 60);
     println!(
         "5 replicas, {n_seeds} seeds: {n_acked} acknowledged, {n_crashes} crashes, none lost; \
          {n_stuck} ended with a damaged majority and no leader"
