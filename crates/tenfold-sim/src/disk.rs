@@ -37,7 +37,7 @@
 //!    the new bytes are zeros, as when a file system commits the size before the data.
 //! 4. The cache is dropped: afterwards both images equal the media, and no file is poisoned.
 //!
-//! FIXME(#3): real disks can also persist the sectors of unsynced writes out of order, and lose
+//! FIXME(#5): real disks can also persist the sectors of unsynced writes out of order, and lose
 //! a create, rename or remove whose directory was not synced; the model has neither yet, so a
 //! core's own tests cover those cases by hand until a mode for each is added.
 
