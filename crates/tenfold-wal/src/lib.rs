@@ -76,10 +76,10 @@
 //!
 //! # What recovery promises
 //!
-//! - **Batches commit as a unit within a segment.** Records count only up to the last record
-//!   carrying the end-of-batch flag; a batch cut short by a crash disappears whole. A batch
-//!   that spills into a new segment commits as two parts, each whole.
-//!   FIXME(#5): roll before a batch that does not fit, so a batch is always one unit.
+//! - **Batches commit as a unit.** Records count only up to the last record carrying the
+//!   end-of-batch flag; a batch cut short by a crash disappears whole. A batch never spans two
+//!   segments: when it outgrows the tail segment it moves whole into a new one, and a batch
+//!   larger than a segment gets one of its own.
 //! - **Misplaced records are caught.** The salt in every checksum rejects records left over
 //!   from an earlier use of the file or written into the wrong file, and LSNs must run on by
 //!   one, so a record written to the wrong offset or a missing record breaks the sequence.

@@ -119,8 +119,7 @@ impl Log {
         let lsn = self.next_lsn;
         let framed = framed_len(payload.len()) as u64;
         if self.needs_roll(framed) {
-            self.seal_portion();
-            self.roll(lsn);
+            self.roll_with_batch(lsn);
         }
         // A roll always leaves a tail segment and its info behind.
         let (Some(tail), Some(info)) = (self.tail.as_mut(), self.segments.last_mut()) else {
@@ -292,12 +291,51 @@ impl Log {
         &self.segments
     }
 
+    /// Whether a record of `framed` bytes must go to a new segment: the tail segment would
+    /// grow past its size and holds something from an earlier batch. A segment holding only
+    /// the current batch grows instead, so that a batch is never split.
     fn needs_roll(&self, framed: u64) -> bool {
         match self.tail {
             None => true,
             Some(tail) => {
-                tail.len > SEGMENT_HEADER_LEN as u64 && tail.len + framed > self.config.segment_size
+                let before_batch = tail.len - self.buf.len() as u64;
+                before_batch > SEGMENT_HEADER_LEN as u64
+                    && tail.len + framed > self.config.segment_size
             }
+        }
+    }
+
+    /// Starts a new segment and moves the current batch (appended since the last flush) into
+    /// it, checksummed again with the new segment's salt, so the batch commits as one unit.
+    /// `next` is the LSN of the record about to be appended.
+    fn roll_with_batch(&mut self, next: Lsn) {
+        let moved = std::mem::take(&mut self.buf);
+        self.last_record = None;
+        let mut records = Vec::new();
+        if let Some(tail) = self.tail.as_mut() {
+            let mut rest = &moved[..];
+            while let Ok((record, payload)) = RecordHeader::decode(rest, tail.salt, u32::MAX) {
+                rest = &rest[framed_len(payload.len())..];
+                records.push((record, payload));
+            }
+            debug_assert!(rest.is_empty(), "the batch buffer holds only whole records");
+            tail.len -= moved.len() as u64;
+        }
+        if let Some(info) = self.segments.last_mut() {
+            info.n_records -= records.len() as u64;
+            info.last_lsn = Lsn(info.last_lsn.0 - records.len() as u64);
+        }
+        self.roll(Lsn(next.0 - records.len() as u64));
+        let (Some(tail), Some(info)) = (self.tail.as_mut(), self.segments.last_mut()) else {
+            unreachable!("no tail segment after a roll");
+        };
+        for (record, payload) in records {
+            self.last_record = Some(self.buf.len());
+            record.encode(tail.salt, payload, &mut self.buf);
+            tail.len += framed_len(payload.len()) as u64;
+            info.last_lsn = record.lsn;
+            info.n_records += 1;
+            info.last_timestamp = record.timestamp;
         }
     }
 

@@ -413,3 +413,46 @@ fn foreign_files_are_refused_by_their_header() {
     let error = recover(&storage, &Config::default(), RecoveryMode::default(), None).unwrap_err();
     assert_eq!(error.kind(), RecoveryErrorKind::BadHeader);
 }
+
+/// A batch that outgrows its segment moves whole into the next one, so a crash can never keep
+/// half of it (found in review: it used to be split across the two segments).
+#[test]
+fn a_batch_that_outgrows_its_segment_commits_whole_in_the_next() {
+    let mut h = Harness::new(Config::default().segment_size(300).preallocate(false));
+    h.commit(1, 100);
+    h.append(3, 100);
+    let flush = h.take_flush();
+    let kinds: Vec<_> = flush
+        .ops
+        .iter()
+        .map(|io| match io {
+            Io::Create { segment, .. } => ("create", *segment),
+            Io::Write { segment, .. } => ("write", *segment),
+            Io::Sync { segment } => ("sync", *segment),
+            _ => ("other", 0),
+        })
+        .collect();
+    assert_eq!(kinds, [("create", 2), ("write", 2), ("sync", 2)]);
+    let [(segment, offset, bytes)] = writes(&flush).try_into().unwrap();
+    for cut in (0..=bytes.len()).step_by(8) {
+        let mut storage = h.storage.clone();
+        let create = flush.ops[0].clone();
+        storage.apply(&create).unwrap();
+        storage
+            .apply(&Io::Write {
+                segment,
+                offset,
+                bytes: bytes[..cut].to_vec(),
+            })
+            .unwrap();
+        let recovery = recover(&storage, &h.config, RecoveryMode::default(), None).unwrap();
+        let last = if cut == bytes.len() {
+            Lsn::new(4)
+        } else {
+            Lsn::new(1)
+        };
+        assert_eq!(recovery.last_lsn(), last, "cut at {cut}");
+    }
+    h.perform(&flush);
+    assert_eq!(h.replay(&h.storage, RecoveryMode::Strict), h.appended);
+}

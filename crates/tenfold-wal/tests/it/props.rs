@@ -64,8 +64,9 @@ proptest! {
         let recovery = recovery.map_err(|e| TestCaseError::fail(e.to_string()))?;
         let last = recovery.last_lsn().get();
         prop_assert!(last >= durable, "lost acknowledged records: {} < {}", last, durable);
-        // Segments commit their part of a flush as a batch of its own, so the prefix may end
-        // inside the last flush, but only at a record that was whole.
+        // The last flush is one batch: it survives whole or not at all.
+        let total = h.appended.len() as u64;
+        prop_assert!(last == durable || last == total, "kept {} of {}..={}", last, durable + 1, total);
         prop_assert_eq!(h.replay(&h.storage, RecoveryMode::default()), h.expected(Lsn::new(last)));
     }
 }

@@ -4,7 +4,8 @@ use tenfold_wal::{Config, Lsn, RecoveryMode, Until, replay};
 
 use crate::Harness;
 
-/// Forty records of 30 bytes (64 framed) in segments of 48 + 4 * 64 bytes: 4 to a segment.
+/// Forty records of 30 bytes (64 framed) in batches of 5, with segments of 48 + 4 * 64 bytes:
+/// a batch never splits, so each segment grows to hold one whole batch of 5.
 fn rolled() -> Harness {
     let mut h = Harness::new(Config::default().segment_size(304).preallocate(false));
     for _ in 0..8 {
@@ -16,8 +17,8 @@ fn rolled() -> Harness {
 #[test]
 fn segments_roll_and_replay_returns_everything_in_order() {
     let h = rolled();
-    assert_eq!(h.log.segments().len(), 10);
-    assert!(h.log.segments().iter().all(|s| s.n_records == 4));
+    assert_eq!(h.log.segments().len(), 8);
+    assert!(h.log.segments().iter().all(|s| s.n_records == 5));
     assert_eq!(h.replay(&h.storage, RecoveryMode::Strict), h.appended);
 }
 
@@ -54,10 +55,10 @@ fn purge_removes_only_segments_no_checkpoint_needs() {
     let mut h = rolled();
     // A checkpoint covers everything through LSN 21; replay resumes at 22.
     let removed = h.log.purge(Lsn::new(22));
-    assert_eq!(removed, 5);
+    assert_eq!(removed, 4);
     h.commit(1, 30);
     let segments = tenfold_wal::Storage::segments(&h.storage).unwrap();
-    assert_eq!(segments, [6, 7, 8, 9, 10, 11]);
+    assert_eq!(segments, [5, 6, 7, 8, 9]);
     let after = replay(
         &h.storage,
         &h.config,
