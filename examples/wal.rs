@@ -77,7 +77,7 @@ fn demo(dir: &Path) -> Result {
         log.segments().len(),
         dir.display()
     );
-    println!("and half of record 2001, unsynced: `verify` will cut it off");
+    println!("and half of record 2001, unsynced: `verify` reports it as a torn tail");
     Ok(())
 }
 
@@ -124,6 +124,9 @@ fn dump(paths: &[String]) -> Result {
 
 /// Recovers `dir` strictly, and if that fails, as after a crash, saying what each found.
 fn verify(dir: &Path) -> Result {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()).into());
+    }
     let config = Config::default();
     let segments = WalDir::open(dir)?;
     match recover(&segments, &config, RecoveryMode::Strict, None) {
@@ -147,6 +150,9 @@ fn verify(dir: &Path) -> Result {
 fn segment_paths(paths: &[String]) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for path in paths.iter().map(PathBuf::from) {
+        if !path.exists() {
+            return Err(format!("{} does not exist", path.display()).into());
+        }
         if path.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(&path)?
                 .map(|entry| entry.map(|e| e.path()))

@@ -28,6 +28,13 @@ impl Dir {
         fs::create_dir_all(&path).map_err(|e| Error::io(Op::OpenDir, &path, e))?;
         let handle = fs::File::open(&path).map_err(|e| Error::io(Op::OpenDir, &path, e))?;
         if !existed && let Some(parent) = path.parent() {
+            // A bare name such as "orders.wal" has the empty path as its parent: the current
+            // directory.
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
             let parent = fs::File::open(parent).map_err(|e| Error::io(Op::OpenDir, parent, e))?;
             parent
                 .sync_all()
