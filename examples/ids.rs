@@ -324,10 +324,12 @@ fn decode(text: &str, layout: &str) -> Result<(), String> {
         "js-safe" => Layout::js_safe(),
         other => return Err(format!("unknown layout {other:?}")),
     };
-    let id = match text.parse::<Id64>() {
-        Ok(id) => id,
-        Err(_) => Id64::parse_base32(text).map_err(|e| format!("{e}"))?,
-    };
+    // Decimal, then the 13-character base32 form, then base62: the three forms printed below.
+    let id = text
+        .parse::<Id64>()
+        .or_else(|_| Id64::parse_base32(text))
+        .or_else(|_| Id64::parse_base62(text))
+        .map_err(|_| format!("not a decimal, base32 or base62 64-bit id: {text:?}"))?;
     let parts = layout.decompose(id).map_err(|e| format!("{e}"))?;
     println!(
         "id {id} ({} in base32, {} in base62): time {}, node {} (high {}, low {}), sequence {}",
