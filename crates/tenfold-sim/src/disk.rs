@@ -210,14 +210,10 @@ impl Disk {
             .checked_add(data.len() as u64)
             .ok_or_else(|| error(DiskErrorKind::NoSpace))?;
         let new_len = old_len.max(end);
-        let used = (self.used - old_len).checked_add(new_len);
-        // A simulated file lives in memory: past `MAX_FILE_LEN` the disk is full, whatever the
-        // configured capacity, rather than the process running out of memory.
-        if new_len > MAX_FILE_LEN || used.is_none_or(|used| used > self.config.capacity) {
+        if !take_space(&mut self.used, self.config.capacity, old_len, new_len) {
             self.stats.no_space += 1;
             return Err(error(DiskErrorKind::NoSpace));
         }
-        self.used = self.used - old_len + new_len;
         write_into(&mut file.cache, offset, data);
 
         let mut media_offset = offset;
@@ -273,12 +269,10 @@ impl Disk {
             return Err(error(DiskErrorKind::Poisoned));
         }
         let old_len = file.cache.len() as u64;
-        let used = (self.used - old_len).checked_add(len);
-        if len > MAX_FILE_LEN || used.is_none_or(|used| used > self.config.capacity) {
+        if !take_space(&mut self.used, self.config.capacity, old_len, len) {
             self.stats.no_space += 1;
             return Err(error(DiskErrorKind::NoSpace));
         }
-        self.used = self.used - old_len + len;
         file.cache.resize(len as usize, 0);
         file.pending.push(Pending::Truncate(len));
         Ok(())
@@ -625,6 +619,19 @@ fn check_name(op: DiskOp, name: &str) -> Result<(), DiskError> {
         return Err(DiskError::new(op, name, DiskErrorKind::InvalidName));
     }
     Ok(())
+}
+
+/// Accounts for a file going from `old_len` to `new_len` bytes out of `used`, or returns false
+/// for a full disk. A simulated file lives in memory: past [`MAX_FILE_LEN`] the disk is full,
+/// whatever the configured capacity, rather than the process running out of memory.
+fn take_space(used: &mut u64, capacity: u64, old_len: u64, new_len: u64) -> bool {
+    match (*used - old_len).checked_add(new_len) {
+        Some(total) if new_len <= MAX_FILE_LEN && total <= capacity => {
+            *used = total;
+            true
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
