@@ -42,7 +42,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, Box<dyn std::error::Error>> {
     let per_second = data::higgs_arrivals_per_second()?;
-    let shape = burst_window(&per_second);
+    let shape = simulation::busiest_window(&per_second);
     let scratch = tempfile::tempdir()?;
     let mut journal = WalJournal::create(&scratch.path().join("sale-journal"))?;
 
@@ -68,19 +68,6 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         }
     );
     Ok(holds)
-}
-
-/// The two hours around the busiest minute: from 20 minutes before it to 100 minutes after.
-fn burst_window(per_second: &[u32]) -> &[u32] {
-    let minute_sums = per_second
-        .chunks(60)
-        .map(|minute| minute.iter().sum::<u32>());
-    let busiest = minute_sums
-        .enumerate()
-        .max_by_key(|&(_, sum)| sum)
-        .map_or(0, |(i, _)| i);
-    let start = (busiest * 60).saturating_sub(20 * 60);
-    &per_second[start..(start + 120 * 60).min(per_second.len())]
 }
 
 fn print(report: &SaleReport, elapsed: Duration, journal: &WalJournal) {

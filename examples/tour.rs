@@ -442,16 +442,7 @@ fn inventory(s: &mut Section) {
     let Some(per_second) = s.ok("load arrivals", data::higgs_arrivals_per_second()) else {
         return;
     };
-    // The busiest minute, with 20 minutes before it and 100 after, one second per bucket.
-    let minutes = per_second
-        .chunks(60)
-        .map(|minute| minute.iter().sum::<u32>());
-    let busiest = minutes
-        .enumerate()
-        .max_by_key(|&(_, sum)| sum)
-        .map_or(0, |(i, _)| i);
-    let start = (busiest * 60).saturating_sub(20 * 60);
-    let shape = &per_second[start..(start + 120 * 60).min(per_second.len())];
+    let shape = simulation::busiest_window(&per_second);
     let config = SaleConfig::new(500_000, 10_000);
     let mut journal = Bytes(Vec::new());
     let Some(report) = s.ok("flash sale", simulation::run(config, shape, &mut journal)) else {

@@ -334,15 +334,7 @@ fn higgs_burst() -> Vec<u32> {
         .filter(|line| !line.starts_with('#'))
         .map(|line| line.parse().expect("a count per line"))
         .collect();
-    let minutes = per_second
-        .chunks(60)
-        .map(|minute| minute.iter().sum::<u32>());
-    let busiest = minutes
-        .enumerate()
-        .max_by_key(|&(_, sum)| sum)
-        .map_or(0, |(i, _)| i);
-    let start = (busiest * 60).saturating_sub(20 * 60);
-    per_second[start..start + 120 * 60].to_vec()
+    simulation::busiest_window(&per_second).to_vec()
 }
 
 criterion_group!(benches, hot_item, admission, flash_sale);

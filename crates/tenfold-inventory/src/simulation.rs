@@ -181,6 +181,21 @@ impl<E: std::fmt::Display> std::fmt::Display for SaleError<E> {
 
 impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for SaleError<E> {}
 
+/// The two hours around the busiest minute of `per_second` (arrivals counted per second):
+/// from 20 minutes before that minute to 100 minutes after, cut short at either end of the
+/// data. The arrival shape the flash-sale example, the tour and the bench give [`run`].
+pub fn busiest_window(per_second: &[u32]) -> &[u32] {
+    let minute_sums = per_second
+        .chunks(60)
+        .map(|minute| minute.iter().sum::<u32>());
+    let busiest = minute_sums
+        .enumerate()
+        .max_by_key(|&(_, sum)| sum)
+        .map_or(0, |(i, _)| i);
+    let start = (busiest * 60).saturating_sub(20 * 60).min(per_second.len());
+    &per_second[start..(start + 120 * 60).min(per_second.len())]
+}
+
 /// Runs a flash sale: `shape` gives the relative number of arrivals in each bucket of
 /// `config.bucket`, scaled so that `config.buyers` arrive in all.
 ///
